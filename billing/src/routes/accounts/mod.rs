@@ -1,0 +1,4 @@
+//! `/api/accounts/{username}`: a user's own wallet.
+
+pub mod deposit;
+pub mod get;

@@ -1,0 +1,33 @@
+//! billing's routes, by resource then by verb.
+
+mod accounts;
+mod profiles;
+mod reservations;
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::Settings;
+
+pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
+    let credential = Arc::new(settings.service_token.clone());
+    accounts::get::route(pool.clone(), settings.verifier.clone())
+        .or(accounts::deposit::route(
+            pool.clone(),
+            settings.verifier.clone(),
+        ))
+        .unify()
+        .or(profiles::post::route(
+            pool.clone(),
+            credential.clone(),
+            settings.initial_wallet,
+        ))
+        .unify()
+        .or(reservations::routes(pool, credential))
+        .unify()
+        .boxed()
+}

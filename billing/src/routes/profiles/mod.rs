@@ -1,0 +1,3 @@
+//! `/api/profiles/`: accounts opened by auth at sign-up (internal).
+
+pub mod post;

@@ -1,0 +1,40 @@
+//! `PUT|DELETE /internal/reservations/{order_id}` (internal): an order's
+//! money, reserved and given back through the shared ledger.
+
+use std::sync::Arc;
+
+use common::config::Secret;
+use common::domain::Username;
+use common::money::Amount;
+use common::reservation::{self, Ledger, ReserveRequest};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use tokio_postgres::types::ToSql;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+/// The debit is one conditional UPDATE: a wallet that cannot pay is not
+/// touched, and concurrent debits queue on the row lock.
+static LEDGER: Ledger = Ledger {
+    claim: "INSERT INTO reservations (order_id, state, username, amount)
+            VALUES ($1, 'refused', $2, $3) ON CONFLICT (order_id) DO NOTHING",
+    take: "UPDATE accounts SET wallet = wallet - $2 WHERE username = $1 AND wallet >= $2",
+    give_back: "UPDATE accounts a SET wallet = a.wallet + r.amount
+                FROM reservations r WHERE r.order_id = $1 AND a.username = r.username",
+};
+
+#[derive(Deserialize)]
+struct MoneyRequest {
+    username: Username,
+    amount: Amount,
+}
+
+impl ReserveRequest for MoneyRequest {
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![&self.username, &self.amount]
+    }
+}
+
+pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
+    reservation::routes::<MoneyRequest>(pool, &LEDGER, credential)
+}

@@ -1,0 +1,39 @@
+use std::sync::Arc;
+
+use anyhow::ensure;
+use common::config::{self, Listen, Secret};
+use common::db::DatabaseSettings;
+use common::jwt::TokenVerifier;
+use rust_decimal::Decimal;
+
+/// billing's configuration, from the environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// `HTTP_HOST`/`HTTP_PORT` (default 127.0.0.1:8002).
+    pub listen: Listen,
+    /// `DATABASE_URL` (default the local stack's `billing`), `DATABASE_POOL_SIZE`.
+    pub database: DatabaseSettings,
+    /// Verifies users' tokens: `JWT_PUBLIC_KEY_FILE`.
+    pub verifier: Arc<TokenVerifier>,
+    /// What internal callers must present: `SERVICE_TOKEN`.
+    pub service_token: Secret,
+    /// A new account's opening balance: `INITIAL_WALLET` (default 100).
+    pub initial_wallet: Decimal,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let initial_wallet = config::parsed("INITIAL_WALLET", Decimal::from(100))?;
+        ensure!(
+            initial_wallet > Decimal::ZERO && initial_wallet.normalize().scale() <= 2,
+            "INITIAL_WALLET must be a positive amount with at most 2 decimal places"
+        );
+        Ok(Self {
+            listen: Listen::from_env(8002)?,
+            database: DatabaseSettings::from_env("billing")?,
+            verifier: Arc::new(common::jwt::verifier_from_env()?),
+            service_token: config::service_token()?,
+            initial_wallet,
+        })
+    }
+}

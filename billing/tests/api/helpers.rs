@@ -1,0 +1,126 @@
+use billing::Settings;
+use common::config::{Listen, Secret};
+use common::testing::{
+    self, tokens, Reservations, TestClient, TestDatabase, TestKeys, TestResponse,
+};
+use hyper::Method;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+/// A billing server on a free port with a database of its own.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    pub keys: TestKeys,
+    pub service_token: Secret,
+    pub client: TestClient,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        testing::init_logs();
+        let db = TestDatabase::create("billing", billing::migrations).await;
+        let keys = TestKeys::generate();
+        let service_token = testing::service_token();
+        let settings = Settings {
+            listen: Listen::ephemeral(),
+            database: db.settings.clone(),
+            verifier: keys.verifier(),
+            service_token: service_token.clone(),
+            initial_wallet: Decimal::from(100),
+        };
+        let server = billing::build(settings, std::future::pending())
+            .await
+            .expect("starting billing");
+        tokio::spawn(server.run);
+        Self {
+            address: format!("http://{}", server.addr),
+            db,
+            keys,
+            service_token,
+            client: TestClient::default(),
+        }
+    }
+
+    pub fn token_for(&self, username: &str) -> String {
+        tokens::access(&self.keys, username)
+    }
+
+    /// Opens an account as auth does, and returns its owner's token.
+    pub async fn user(&self, username: &str) -> String {
+        let response = self
+            .open_account(username, self.service_token.expose())
+            .await;
+        assert_eq!(response.status, 201, "{}", response.text);
+        self.token_for(username)
+    }
+
+    pub async fn open_account(&self, username: &str, credential: &str) -> TestResponse {
+        let body = json!({"username": username, "email": format!("{username}@example.com")});
+        self.client
+            .json(
+                Method::POST,
+                &format!("{}/api/profiles/", self.address),
+                &[("x-service-token", credential)],
+                &body,
+            )
+            .await
+    }
+
+    pub async fn get_account(&self, username: &str, token: Option<&str>) -> TestResponse {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        self.client
+            .send(
+                Method::GET,
+                &format!("{}/api/accounts/{username}", self.address),
+                &headers,
+                None,
+            )
+            .await
+    }
+
+    pub async fn deposit_raw(&self, username: &str, token: &str, body: Vec<u8>) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.client
+            .send(
+                Method::POST,
+                &format!("{}/api/accounts/{username}/deposit", self.address),
+                &[("authorization", &auth)],
+                Some(body),
+            )
+            .await
+    }
+
+    pub async fn deposit(&self, username: &str, token: &str, amount: Value) -> TestResponse {
+        let body = serde_json::to_vec(&json!({ "amount": amount })).expect("json");
+        self.deposit_raw(username, token, body).await
+    }
+
+    pub async fn wallet(&self, username: &str) -> Value {
+        let response = self
+            .get_account(username, Some(&self.token_for(username)))
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        response.body["wallet"].clone()
+    }
+
+    pub fn reservations(&self) -> Reservations {
+        Reservations::new(&self.address, &self.service_token)
+    }
+
+    pub fn reservation_url(&self, order_id: i64) -> String {
+        self.reservations().url(order_id)
+    }
+}
+
+/// Asserts a JSON error with this status.
+pub fn assert_error(response: &TestResponse, status: u16) {
+    assert_eq!(response.status.as_u16(), status, "{}", response.text);
+    assert!(
+        response.body["error"].is_string(),
+        "expected a JSON error, got {}",
+        response.text
+    );
+}

@@ -1,0 +1,5 @@
+mod accounts;
+mod authorization;
+mod helpers;
+mod profiles;
+mod reservations;

@@ -1,0 +1,169 @@
+//! The client our services use to call each other's internal endpoints: JSON
+//! in and out, the service credential on every call, a timeout, and errors
+//! that say whether a retry may help.
+
+use std::time::Duration;
+
+use hyper::body::HttpBody;
+use hyper::client::HttpConnector;
+use hyper::{Body, Method, Request, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::config::Secret;
+use crate::http::SERVICE_TOKEN_HEADER;
+
+/// The largest response body we read from another service.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Calls one service (`name` is for messages) at `base_url`.
+#[derive(Clone)]
+pub struct ServiceClient {
+    name: &'static str,
+    base_url: String,
+    token: Secret,
+    timeout: Duration,
+    http: hyper::Client<HttpConnector>,
+}
+
+/// Why a call did not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No answer in time: the effect may or may not have happened.
+    #[error("{service} did not answer within {timeout:?}")]
+    Timeout {
+        service: &'static str,
+        timeout: Duration,
+    },
+    /// The connection failed before a request was sent or during it.
+    #[error("{service} is unreachable: {detail}")]
+    Unreachable {
+        service: &'static str,
+        detail: String,
+    },
+    /// The service answered with an error status.
+    #[error("{service} answered {status}: {body}")]
+    Status {
+        service: &'static str,
+        status: StatusCode,
+        body: String,
+    },
+    /// The service answered 2xx with a body we cannot read.
+    #[error("{service} sent an unreadable answer: {detail}")]
+    Decode {
+        service: &'static str,
+        detail: String,
+    },
+}
+
+impl CallError {
+    /// A retry may succeed: no answer, or a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CallError::Timeout { .. } | CallError::Unreachable { .. } => true,
+            CallError::Status { status, .. } => status.is_server_error(),
+            CallError::Decode { .. } => false,
+        }
+    }
+
+    /// The service that failed.
+    pub fn service(&self) -> &'static str {
+        match self {
+            CallError::Timeout { service, .. }
+            | CallError::Unreachable { service, .. }
+            | CallError::Status { service, .. }
+            | CallError::Decode { service, .. } => service,
+        }
+    }
+}
+
+impl ServiceClient {
+    pub fn new(name: &'static str, base_url: &str, token: Secret, timeout: Duration) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(timeout));
+        Self {
+            name,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+            timeout,
+            http: hyper::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector),
+        }
+    }
+
+    /// Sends `body` (if any) as JSON with `method` to `path`; a 2xx answer is
+    /// read as `R`.
+    pub async fn call<B, R>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, CallError>
+    where
+        B: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let bytes = match body {
+            Some(body) => serde_json::to_vec(body).map_err(|e| self.decode_error(e))?,
+            None => Vec::new(),
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base_url, path))
+            .header("content-type", "application/json")
+            .header(SERVICE_TOKEN_HEADER, self.token.expose())
+            .body(Body::from(bytes))
+            .map_err(|e| CallError::Unreachable {
+                service: self.name,
+                detail: format!("bad request: {e}"),
+            })?;
+        let exchange = async {
+            let response = self.http.request(request).await?;
+            let status = response.status();
+            let body = read_limited(response.into_body()).await?;
+            Ok::<_, hyper::Error>((status, body))
+        };
+        let (status, body) = match tokio::time::timeout(self.timeout, exchange).await {
+            Err(_) => {
+                return Err(CallError::Timeout {
+                    service: self.name,
+                    timeout: self.timeout,
+                })
+            }
+            Ok(Err(err)) => {
+                return Err(CallError::Unreachable {
+                    service: self.name,
+                    detail: err.to_string(),
+                })
+            }
+            Ok(Ok(answer)) => answer,
+        };
+        if !status.is_success() {
+            return Err(CallError::Status {
+                service: self.name,
+                status,
+                body: String::from_utf8_lossy(&body).chars().take(500).collect(),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| self.decode_error(e))
+    }
+
+    fn decode_error(&self, err: serde_json::Error) -> CallError {
+        CallError::Decode {
+            service: self.name,
+            detail: err.to_string(),
+        }
+    }
+}
+
+async fn read_limited(mut body: Body) -> Result<Vec<u8>, hyper::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk?;
+        let room = MAX_RESPONSE_BYTES.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,110 @@
+//! Settings come from environment variables with local defaults; each service
+//! declares its own typed `Settings` from these helpers and validates them at
+//! start, so a misconfiguration stops the process with a message that says
+//! what to set.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+
+/// The value of `key`, or `default` when it is unset or empty.
+pub fn string(key: &str, default: &str) -> String {
+    match std::env::var(key) {
+        Ok(value) if !value.trim().is_empty() => value,
+        _ => default.to_owned(),
+    }
+}
+
+/// The value of `key`, which must be set.
+pub fn required(key: &str) -> anyhow::Result<String> {
+    match std::env::var(key) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(anyhow!("{key} must be set")),
+    }
+}
+
+/// `key` parsed as `T`, or `default` when unset; a value that does not parse
+/// is an error naming the variable.
+pub fn parsed<T>(key: &str, default: T) -> anyhow::Result<T>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match std::env::var(key) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse()
+            .map_err(|e| anyhow!("{key}={value:?} is not valid: {e}")),
+        _ => Ok(default),
+    }
+}
+
+/// A duration given in milliseconds by `key`.
+pub fn millis(key: &str, default: Duration) -> anyhow::Result<Duration> {
+    let ms = parsed(key, default.as_millis() as u64)?;
+    Ok(Duration::from_millis(ms))
+}
+
+/// The contents of the file named by `key` (secrets are mounted as files).
+pub fn file(key: &str) -> anyhow::Result<Secret> {
+    let path = required(key)?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {key}={path}"))?;
+    Ok(Secret::new(text))
+}
+
+/// A value that must never reach a log: its `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where a service listens: `HTTP_HOST` (default 127.0.0.1) and `HTTP_PORT`.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    pub addr: SocketAddr,
+}
+
+impl Listen {
+    pub fn from_env(default_port: u16) -> anyhow::Result<Self> {
+        let host: IpAddr = parsed("HTTP_HOST", IpAddr::from([127, 0, 0, 1]))?;
+        let port: u16 = parsed("HTTP_PORT", default_port)?;
+        Ok(Self {
+            addr: SocketAddr::new(host, port),
+        })
+    }
+
+    /// Any free port on loopback, for tests.
+    pub fn ephemeral() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+/// The credential that internal endpoints demand (`SERVICE_TOKEN`).
+pub fn service_token() -> anyhow::Result<Secret> {
+    let token = required("SERVICE_TOKEN")?;
+    if token.len() < 16 {
+        return Err(anyhow!(
+            "SERVICE_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)"
+        ));
+    }
+    Ok(Secret::new(token))
+}

@@ -1,0 +1,149 @@
+//! The PostgreSQL pool, the migrations every service runs at start, and the
+//! one place where database errors become HTTP statuses.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use crate::config;
+use crate::http::error::ApiError;
+
+pub use deadpool_postgres::{Object as Connection, Transaction};
+
+/// Database settings: `DATABASE_URL` and `DATABASE_POOL_SIZE`.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: config::Secret,
+    pub pool_size: usize,
+}
+
+impl DatabaseSettings {
+    /// Reads the settings; `default_db` names the local database.
+    pub fn from_env(default_db: &str) -> anyhow::Result<Self> {
+        let default_url = format!("postgres://postgres@127.0.0.1:55432/{default_db}");
+        Ok(Self {
+            url: config::Secret::new(config::string("DATABASE_URL", &default_url)),
+            pool_size: config::parsed("DATABASE_POOL_SIZE", 16)?,
+        })
+    }
+}
+
+/// Builds the pool; no connection is made until the first use.
+pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
+    let pg: tokio_postgres::Config = settings
+        .url
+        .expose()
+        .parse()
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let manager = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let timeout = Some(Duration::from_secs(5));
+    Pool::builder(manager)
+        .max_size(settings.pool_size)
+        .wait_timeout(timeout)
+        .create_timeout(timeout)
+        .recycle_timeout(timeout)
+        .runtime(Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Runs the service's embedded migrations. A session advisory lock makes
+/// replicas that start together take turns instead of racing.
+pub async fn migrate(pool: &Pool, runner: refinery::Runner) -> anyhow::Result<()> {
+    const MIGRATION_LOCK: i64 = 0x5348_4f50; // any constant shared by all replicas
+    let mut conn = pool.get().await.context("connecting to the database")?;
+    conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .context("taking the migration lock")?;
+    let client: &mut tokio_postgres::Client = &mut conn;
+    let result = runner.run_async(client).await.context("running migrations");
+    conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await
+        .context("releasing the migration lock")?;
+    result.map(|_| ())
+}
+
+/// Connects and migrates, retrying for a while: in a cluster the database
+/// often comes up after the service.
+pub async fn connect(
+    settings: &DatabaseSettings,
+    migrations: fn() -> refinery::Runner,
+) -> anyhow::Result<Pool> {
+    let pool = pool(settings)?;
+    let mut attempt = 0;
+    loop {
+        match migrate(&pool, migrations()).await {
+            Ok(()) => return Ok(pool),
+            Err(err) if attempt < 30 && is_unavailable_chain(&err) => {
+                attempt += 1;
+                tracing::warn!(error = %format!("{err:#}"), attempt, "database not ready, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+fn is_unavailable_chain(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<PoolError>().is_some()
+            || cause
+                .downcast_ref::<tokio_postgres::Error>()
+                .is_some_and(|e| e.code().is_none())
+    })
+}
+
+/// `/ready`'s check for a service whose only dependency is its database.
+pub fn ready_check(pool: Pool) -> crate::http::ops::ReadyCheck {
+    use futures::FutureExt;
+    std::sync::Arc::new(move || {
+        let pool = pool.clone();
+        async move { ping(&pool).await }.boxed()
+    })
+}
+
+/// A connection from the pool answers a query.
+pub async fn ping(pool: &Pool) -> Result<(), String> {
+    let conn = pool.get().await.map_err(|e| format!("database: {e}"))?;
+    conn.simple_query("SELECT 1")
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("database: {e}"))
+}
+
+impl From<PoolError> for ApiError {
+    fn from(err: PoolError) -> Self {
+        tracing::warn!(error = %err, "database pool unavailable");
+        ApiError::unavailable("the database is unavailable, try again later")
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        match err.code() {
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
+                ApiError::conflict("it already exists")
+            }
+            Some(code) if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE => {
+                ApiError::conflict("the amount would exceed the largest value we keep")
+            }
+            Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE => {
+                ApiError::unavailable("the database is busy, try again")
+            }
+            None => {
+                tracing::warn!(error = %err, "database connection lost");
+                ApiError::unavailable("the database is unavailable, try again later")
+            }
+            Some(_) => ApiError::internal(anyhow::Error::new(err).context("database query")),
+        }
+    }
+}

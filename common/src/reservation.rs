@@ -1,0 +1,227 @@
+//! The idempotent reservation ledger that billing, items and slots share.
+//!
+//! Each of these services keeps a `reservations` table keyed by order id:
+//!
+//! ```text
+//! order_id BIGINT PRIMARY KEY,
+//! state    TEXT  -- granted | refused | released | tombstone
+//! ...      -- what was reserved (service columns, NULL on a tombstone)
+//! ```
+//!
+//! The rules (SPEC section 3), each call one transaction:
+//! - reserve claims the row first (`INSERT ... ON CONFLICT DO NOTHING`): a
+//!   repeat, even a concurrent one, finds the row and returns its stored
+//!   outcome; only the call that inserted it takes the resource, with one
+//!   conditional `UPDATE` that checks and changes at once;
+//! - cancel releases a granted reservation once (`granted -> released`);
+//! - cancel before any reserve leaves a tombstone, so a late reserve is refused.
+//!
+//! A service supplies only its SQL: how to claim, take and give back.
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_postgres::types::ToSql;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::config::Secret;
+use crate::http::{json_body, json_reply, service_credential, ApiError};
+use crate::metrics;
+
+/// A service's three statements.
+pub struct Ledger {
+    /// Inserts the reservation row in state `refused` unless the order has
+    /// one: `$1` is the order id, `$2..` the request's parameters.
+    pub claim: &'static str,
+    /// Takes the resource if there is enough, one conditional `UPDATE`
+    /// (`$1..` the request's parameters); 1 row when taken, 0 when not.
+    pub take: &'static str,
+    /// Gives back what the reservation `$1` holds.
+    pub give_back: &'static str,
+}
+
+/// The answer to a reserve, the same on every repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reserved {
+    Granted,
+    Refused,
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cancelled {
+    /// The reservation was granted and is now given back.
+    Released,
+    /// An earlier cancel gave it back already.
+    AlreadyReleased,
+    /// The reserve was refused: nothing was held.
+    NothingHeld,
+    /// No reserve came before: a late one will be refused.
+    Tombstoned,
+}
+
+/// A reserve request's body: what to reserve, as statement parameters.
+pub trait ReserveRequest: DeserializeOwned + Send + Sync + 'static {
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)>;
+}
+
+/// Reserves for `order_id`, or returns the outcome stored by an earlier call.
+pub async fn reserve(
+    pool: &Pool,
+    ledger: &Ledger,
+    order_id: i64,
+    request: &[&(dyn ToSql + Sync)],
+) -> Result<Reserved, ApiError> {
+    let mut conn = pool.get().await?;
+    let tx = conn.transaction().await?;
+    let mut claim_params: Vec<&(dyn ToSql + Sync)> = vec![&order_id];
+    claim_params.extend_from_slice(request);
+    let claimed = tx
+        .execute(&tx.prepare_cached(ledger.claim).await?, &claim_params)
+        .await?
+        == 1;
+    let outcome = if claimed {
+        let taken = tx
+            .execute(&tx.prepare_cached(ledger.take).await?, request)
+            .await?
+            == 1;
+        if taken {
+            let grant =
+                "UPDATE reservations SET state = 'granted', updated_at = now() WHERE order_id = $1";
+            tx.execute(&tx.prepare_cached(grant).await?, &[&order_id])
+                .await?;
+            Reserved::Granted
+        } else {
+            Reserved::Refused
+        }
+    } else {
+        match stored_state(&tx, order_id).await?.as_str() {
+            "granted" | "released" => Reserved::Granted,
+            _ => Reserved::Refused,
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Cancels `order_id`'s reservation: gives it back once, or leaves a tombstone.
+pub async fn cancel(pool: &Pool, ledger: &Ledger, order_id: i64) -> Result<Cancelled, ApiError> {
+    let mut conn = pool.get().await?;
+    let tx = conn.transaction().await?;
+    let release = "UPDATE reservations SET state = 'released', updated_at = now() \
+                   WHERE order_id = $1 AND state = 'granted'";
+    let tombstone = "INSERT INTO reservations (order_id, state) VALUES ($1, 'tombstone') \
+                     ON CONFLICT (order_id) DO NOTHING";
+    let release = tx.prepare_cached(release).await?;
+    // A reserve may be committing right now: then the tombstone insert waits
+    // for it and conflicts, and the second release attempt sees its row.
+    let outcome = if tx.execute(&release, &[&order_id]).await? == 1 {
+        Cancelled::Released
+    } else if tx
+        .execute(&tx.prepare_cached(tombstone).await?, &[&order_id])
+        .await?
+        == 1
+    {
+        Cancelled::Tombstoned
+    } else if tx.execute(&release, &[&order_id]).await? == 1 {
+        Cancelled::Released
+    } else {
+        match stored_state(&tx, order_id).await?.as_str() {
+            "released" => Cancelled::AlreadyReleased,
+            "refused" => Cancelled::NothingHeld,
+            _ => Cancelled::Tombstoned,
+        }
+    };
+    if outcome == Cancelled::Released {
+        tx.execute(&tx.prepare_cached(ledger.give_back).await?, &[&order_id])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn stored_state(
+    tx: &deadpool_postgres::Transaction<'_>,
+    order_id: i64,
+) -> Result<String, ApiError> {
+    let select = tx
+        .prepare_cached("SELECT state FROM reservations WHERE order_id = $1")
+        .await?;
+    let row = tx.query_one(&select, &[&order_id]).await?;
+    Ok(row.get(0))
+}
+
+/// The internal routes, guarded by the service credential:
+/// `PUT /internal/reservations/{order_id}` with an `R` body reserves, and
+/// `DELETE /internal/reservations/{order_id}` cancels. Both answer 200
+/// `{"order_id": .., "outcome": ..}`.
+pub fn routes<R: ReserveRequest>(
+    pool: Pool,
+    ledger: &'static Ledger,
+    credential: Arc<Secret>,
+) -> BoxedFilter<(Response,)> {
+    let base = warp::path!("internal" / "reservations" / i64)
+        .and(service_credential(credential))
+        .and_then(|order_id: i64| async move {
+            if order_id > 0 {
+                Ok(order_id)
+            } else {
+                Err(warp::reject::custom(ApiError::bad_request(
+                    "the order id must be a positive integer",
+                )))
+            }
+        });
+    let with_pool = warp::any().map(move || pool.clone());
+    let put = base
+        .clone()
+        .and(warp::put())
+        .and(json_body::<R>())
+        .and(with_pool.clone())
+        .then(move |order_id: i64, request: R, pool: Pool| async move {
+            let result = reserve(&pool, ledger, order_id, &request.params()).await;
+            answer(order_id, "reserve", result)
+        });
+    let delete =
+        base.and(warp::delete())
+            .and(with_pool)
+            .then(move |order_id: i64, pool: Pool| async move {
+                answer(order_id, "cancel", cancel(&pool, ledger, order_id).await)
+            });
+    put.or(delete).unify().boxed()
+}
+
+fn answer<T: Serialize>(
+    order_id: i64,
+    operation: &'static str,
+    result: Result<T, ApiError>,
+) -> Response {
+    use warp::Reply;
+    match result {
+        Ok(outcome) => {
+            let text = serde_json::to_value(&outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            metrics::count(
+                "reservations_total",
+                "Reserve and cancel calls by outcome.",
+                &[("operation", operation), ("outcome", &text)],
+                1,
+            );
+            tracing::info!(order_id, operation, outcome = %text, "reservation");
+            json_reply(
+                &json!({"order_id": order_id, "outcome": outcome}),
+                StatusCode::OK,
+            )
+        }
+        Err(err) => err.into_response(),
+    }
+}

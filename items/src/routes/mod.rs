@@ -1,0 +1,5 @@
+//! items' routes: only the internal reservations.
+
+mod reservations;
+
+pub use reservations::routes as reservations;

@@ -1,0 +1,37 @@
+//! `PUT|DELETE /internal/reservations/{order_id}` (internal): one item per
+//! order, reserved and given back through the shared ledger.
+
+use std::sync::Arc;
+
+use common::config::Secret;
+use common::reservation::{self, Ledger, ReserveRequest};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use tokio_postgres::types::ToSql;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+/// An unknown item matches no row, so it is refused like an empty shelf.
+static LEDGER: Ledger = Ledger {
+    claim: "INSERT INTO reservations (order_id, state, item_id)
+            VALUES ($1, 'refused', $2) ON CONFLICT (order_id) DO NOTHING",
+    take: "UPDATE items SET stock = stock - 1 WHERE id = $1 AND stock > 0",
+    give_back: "UPDATE items i SET stock = i.stock + 1
+                FROM reservations r WHERE r.order_id = $1 AND i.id = r.item_id",
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemRequest {
+    item: i32,
+}
+
+impl ReserveRequest for ItemRequest {
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![&self.item]
+    }
+}
+
+pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
+    reservation::routes::<ItemRequest>(pool, &LEDGER, credential)
+}

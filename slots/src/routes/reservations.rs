@@ -1,0 +1,38 @@
+//! `PUT|DELETE /internal/reservations/{order_id}` (internal): one slot per
+//! order, booked and freed through the shared ledger.
+
+use std::sync::Arc;
+
+use common::config::Secret;
+use common::domain::SlotTime;
+use common::reservation::{self, Ledger, ReserveRequest};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use tokio_postgres::types::ToSql;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+/// A slot that is not open matches no row, so it is refused like a full one.
+static LEDGER: Ledger = Ledger {
+    claim: "INSERT INTO reservations (order_id, state, slot)
+            VALUES ($1, 'refused', $2) ON CONFLICT (order_id) DO NOTHING",
+    take: "UPDATE slots SET booked = booked + 1 WHERE slot = $1 AND booked < capacity",
+    give_back: "UPDATE slots s SET booked = s.booked - 1
+                FROM reservations r WHERE r.order_id = $1 AND s.slot = r.slot",
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotRequest {
+    slot: SlotTime,
+}
+
+impl ReserveRequest for SlotRequest {
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![&self.slot]
+    }
+}
+
+pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
+    reservation::routes::<SlotRequest>(pool, &LEDGER, credential)
+}

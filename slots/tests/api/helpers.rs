@@ -1,0 +1,42 @@
+use common::config::Listen;
+use common::testing::{self, Reservations, TestDatabase};
+use slots::Settings;
+
+/// A slots server on a free port with slots 08:00..=18:00, each taking `capacity`.
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub reservations: Reservations,
+}
+
+impl TestApp {
+    pub async fn spawn(capacity: i32) -> Self {
+        testing::init_logs();
+        let db = TestDatabase::create("slots", slots::migrations).await;
+        let service_token = testing::service_token();
+        let settings = Settings {
+            listen: Listen::ephemeral(),
+            database: db.settings.clone(),
+            service_token: service_token.clone(),
+            first_hour: 8,
+            last_hour: 18,
+            capacity,
+        };
+        let server = slots::build(settings, std::future::pending())
+            .await
+            .expect("starting slots");
+        tokio::spawn(server.run);
+        let address = format!("http://{}", server.addr);
+        Self {
+            reservations: Reservations::new(&address, &service_token),
+            db,
+        }
+    }
+
+    pub async fn booked(&self, slot: &str) -> i32 {
+        let db = self.db.client().await;
+        db.query_one("SELECT booked FROM slots WHERE slot = $1", &[&slot])
+            .await
+            .expect("reading bookings")
+            .get(0)
+    }
+}

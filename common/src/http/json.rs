@@ -2,7 +2,8 @@
 //! path of the offending field, so a wrong type or a missing field answers 400
 //! naming the field.
 
-use bytes::Bytes;
+use bytes::Buf;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warp::http::StatusCode;
@@ -19,9 +20,41 @@ pub fn json_body<T>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone
 where
     T: DeserializeOwned + Send,
 {
-    warp::body::content_length_limit(MAX_BODY_BYTES)
-        .and(warp::body::bytes())
-        .and_then(|bytes: Bytes| async move { parse::<T>(&bytes).map_err(Rejection::from) })
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(|declared: Option<u64>, body| async move {
+            let bytes = read_limited(declared, body).await?;
+            parse::<T>(&bytes).map_err(Rejection::from)
+        })
+}
+
+/// Reads the whole body, refusing more than `MAX_BODY_BYTES` whether it
+/// was announced by `Content-Length` or sent chunked.
+async fn read_limited<S, B>(declared: Option<u64>, body: S) -> Result<Vec<u8>, ApiError>
+where
+    S: futures::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large");
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    futures::pin_mut!(body);
+    while let Some(chunk) = body.next().await {
+        let mut chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if bytes.len() + chunk.remaining() > MAX_BODY_BYTES as usize {
+            return Err(too_large());
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            bytes.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(bytes)
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -1,0 +1,68 @@
+//! auth: sign-up, login and tokens. Sign-up opens the user's wallet in
+//! billing in the same breath: the user is committed only once billing has
+//! the account, so a billing outage leaves no user behind.
+#![forbid(unsafe_code)]
+
+mod credentials;
+mod routes;
+mod settings;
+mod users;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use common::client::ServiceClient;
+use common::http::Server;
+use common::jwt::{TokenIssuer, TokenVerifier};
+use deadpool_postgres::Pool;
+
+pub use settings::Settings;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The migrations, for test databases.
+pub fn migrations() -> refinery::Runner {
+    embedded::migrations::runner()
+}
+
+/// What the handlers share.
+pub(crate) struct Context {
+    pool: Pool,
+    issuer: TokenIssuer,
+    verifier: Arc<TokenVerifier>,
+    billing: ServiceClient,
+    bcrypt_cost: u32,
+    access_ttl: std::time::Duration,
+    refresh_ttl: std::time::Duration,
+    /// Checked against when the username is unknown, so that a login for
+    /// an unknown user takes as long as one with a wrong password.
+    dummy_hash: String,
+}
+
+/// Connects, migrates and binds; awaiting `Server::run` serves until `shutdown`.
+pub async fn build(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Server> {
+    let pool = common::db::connect(&settings.database, migrations).await?;
+    let ready = common::db::ready_check(pool.clone());
+    let dummy_hash = credentials::hash("not a real password".into(), settings.bcrypt_cost).await?;
+    let context = Arc::new(Context {
+        pool,
+        issuer: settings.issuer,
+        verifier: settings.verifier,
+        billing: ServiceClient::new(
+            "billing",
+            &settings.billing_url,
+            settings.service_token,
+            settings.billing_timeout,
+        ),
+        bcrypt_cost: settings.bcrypt_cost,
+        access_ttl: settings.access_ttl,
+        refresh_ttl: settings.refresh_ttl,
+        dummy_hash,
+    });
+    common::http::serve(settings.listen.addr, routes::all(context), ready, shutdown)
+}

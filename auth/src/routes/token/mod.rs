@@ -1,0 +1,5 @@
+//! `/api/token/`: login, refresh and verify.
+
+pub mod obtain;
+pub mod refresh;
+pub mod verify;

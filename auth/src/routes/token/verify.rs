@@ -1,0 +1,36 @@
+//! `POST /api/token/verify/`: 200 `{}` for a valid token of either kind.
+
+use std::sync::Arc;
+
+use common::http::{json_body, json_reply, respond, with, ApiError};
+use serde::Deserialize;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::Context;
+
+#[derive(Deserialize)]
+struct Verify {
+    token: String,
+}
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "token" / "verify")
+        .and(warp::post())
+        .and(json_body::<Verify>())
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(body: Verify, context: Arc<Context>) -> Result<Response, ApiError> {
+    context
+        .verifier
+        .decode(&body.token)
+        .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+    Ok(json_reply(&json!({}), StatusCode::OK))
+}

@@ -1,0 +1,3 @@
+//! `/api/auth/users/`: sign-up.
+
+pub mod post;

@@ -1,0 +1,72 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{ensure, Context};
+use common::config::{self, Listen, Secret};
+use common::db::DatabaseSettings;
+use common::jwt::{Claims, TokenIssuer, TokenKind, TokenVerifier};
+
+/// auth's configuration, from the environment.
+pub struct Settings {
+    /// `HTTP_HOST`/`HTTP_PORT` (default 127.0.0.1:8001).
+    pub listen: Listen,
+    /// `DATABASE_URL` (default the local stack's `auth`), `DATABASE_POOL_SIZE`.
+    pub database: DatabaseSettings,
+    /// Signs tokens: the Ed25519 private key in `JWT_PRIVATE_KEY_FILE`.
+    pub issuer: TokenIssuer,
+    /// Verifies them: the matching public key in `JWT_PUBLIC_KEY_FILE`.
+    pub verifier: Arc<TokenVerifier>,
+    /// billing's address: `BILLING_URL` (default http://127.0.0.1:8002).
+    pub billing_url: String,
+    /// How long sign-up waits for billing: `BILLING_TIMEOUT_MS` (default 3000).
+    pub billing_timeout: Duration,
+    /// The credential for billing's internal endpoint: `SERVICE_TOKEN`.
+    pub service_token: Secret,
+    /// bcrypt's work factor: `BCRYPT_COST` (default 10, 4..=31).
+    pub bcrypt_cost: u32,
+    /// `ACCESS_TOKEN_TTL_SECS` (default 3600).
+    pub access_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECS` (default 7 days).
+    pub refresh_ttl: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let private = config::file("JWT_PRIVATE_KEY_FILE")?;
+        let settings = Self {
+            listen: Listen::from_env(8001)?,
+            database: DatabaseSettings::from_env("auth")?,
+            issuer: TokenIssuer::from_pem(private.expose().as_bytes())?,
+            verifier: Arc::new(common::jwt::verifier_from_env()?),
+            billing_url: config::string("BILLING_URL", "http://127.0.0.1:8002"),
+            billing_timeout: config::millis("BILLING_TIMEOUT_MS", Duration::from_secs(3))?,
+            service_token: config::service_token()?,
+            bcrypt_cost: config::parsed("BCRYPT_COST", 10)?,
+            access_ttl: Duration::from_secs(config::parsed("ACCESS_TOKEN_TTL_SECS", 3600)?),
+            refresh_ttl: Duration::from_secs(config::parsed(
+                "REFRESH_TOKEN_TTL_SECS",
+                7 * 24 * 3600,
+            )?),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Cross-field checks: the two keys must be a pair, the lifetimes sane.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(
+            (4..=31).contains(&self.bcrypt_cost),
+            "BCRYPT_COST must be between 4 and 31"
+        );
+        ensure!(
+            self.access_ttl.as_secs() > 0 && self.access_ttl < self.refresh_ttl,
+            "ACCESS_TOKEN_TTL_SECS must be positive and shorter than REFRESH_TOKEN_TTL_SECS"
+        );
+        let probe = Claims::new("key-check", 0, TokenKind::Access, Duration::from_secs(60));
+        let token = self.issuer.sign(&probe)?;
+        self.verifier.decode(&token).context(
+            "JWT_PUBLIC_KEY_FILE does not verify what JWT_PRIVATE_KEY_FILE signs: they are not a key pair",
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth::Settings;
+use common::config::{Listen, Secret};
+use common::testing::{self, TestClient, TestDatabase, TestKeys, TestResponse};
+use hyper::Method;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+/// auth and the billing it opens wallets in, each on a free port with a
+/// database of its own.
+pub struct TestApp {
+    pub auth: String,
+    pub billing: String,
+    pub auth_db: TestDatabase,
+    pub keys: TestKeys,
+    pub client: TestClient,
+    _billing_db: Option<TestDatabase>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with_billing(true).await
+    }
+
+    /// With `billing_up` false, auth points at a port where nothing listens.
+    pub async fn spawn_with_billing(billing_up: bool) -> Self {
+        testing::init_logs();
+        let keys = TestKeys::generate();
+        let service_token = testing::service_token();
+        let (billing, billing_db) = if billing_up {
+            let (address, db) = spawn_billing(&keys, &service_token).await;
+            (address, Some(db))
+        } else {
+            ("http://127.0.0.1:9".to_owned(), None)
+        };
+        let auth_db = TestDatabase::create("auth", auth::migrations).await;
+        let settings = Settings {
+            listen: Listen::ephemeral(),
+            database: auth_db.settings.clone(),
+            issuer: keys.issuer(),
+            verifier: keys.verifier(),
+            billing_url: billing.clone(),
+            billing_timeout: Duration::from_secs(3),
+            service_token,
+            bcrypt_cost: 4,
+            access_ttl: Duration::from_secs(300),
+            refresh_ttl: Duration::from_secs(3600),
+        };
+        settings.validate().expect("test settings are valid");
+        let server = auth::build(settings, std::future::pending())
+            .await
+            .expect("starting auth");
+        tokio::spawn(server.run);
+        Self {
+            auth: format!("http://{}", server.addr),
+            billing,
+            auth_db,
+            keys,
+            client: TestClient::default(),
+            _billing_db: billing_db,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
+        self.client
+            .json(Method::POST, &format!("{}{path}", self.auth), &[], body)
+            .await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &[u8]) -> TestResponse {
+        self.client
+            .send(
+                Method::POST,
+                &format!("{}{path}", self.auth),
+                &[],
+                Some(body.to_vec()),
+            )
+            .await
+    }
+
+    pub async fn sign_up(&self, username: &str, password: &str) -> TestResponse {
+        let body = json!({"username": username, "password": password, "email": format!("{username}@example.com")});
+        self.post("/api/auth/users/", &body).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> TestResponse {
+        self.post(
+            "/api/token/",
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Signs up and logs in; returns the access token.
+    pub async fn user(&self, username: &str) -> String {
+        let signed_up = self.sign_up(username, "correct horse").await;
+        assert_eq!(signed_up.status, 201, "{}", signed_up.text);
+        let login = self.login(username, "correct horse").await;
+        assert_eq!(login.status, 200, "{}", login.text);
+        login.body["access"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
+    pub async fn account(&self, username: &str, access: &str) -> TestResponse {
+        let auth = format!("Bearer {access}");
+        self.client
+            .send(
+                Method::GET,
+                &format!("{}/api/accounts/{username}", self.billing),
+                &[("authorization", &auth)],
+                None,
+            )
+            .await
+    }
+
+    pub async fn user_count(&self, username: &str) -> i64 {
+        let db = self.auth_db.client().await;
+        db.query_one(
+            "SELECT count(*) FROM users WHERE username = $1",
+            &[&username],
+        )
+        .await
+        .expect("count")
+        .get(0)
+    }
+}
+
+async fn spawn_billing(keys: &TestKeys, service_token: &Secret) -> (String, TestDatabase) {
+    let db = TestDatabase::create("billing", billing::migrations).await;
+    let settings = billing::Settings {
+        listen: Listen::ephemeral(),
+        database: db.settings.clone(),
+        verifier: Arc::clone(&keys.verifier()),
+        service_token: service_token.clone(),
+        initial_wallet: Decimal::from(100),
+    };
+    let server = billing::build(settings, std::future::pending())
+        .await
+        .expect("starting billing");
+    tokio::spawn(server.run);
+    (format!("http://{}", server.addr), db)
+}
+
+/// Asserts a JSON error with this status.
+pub fn assert_error(response: &TestResponse, status: u16) {
+    assert_eq!(response.status.as_u16(), status, "{}", response.text);
+    assert!(
+        response.body["error"].is_string(),
+        "expected a JSON error, got {}",
+        response.text
+    );
+}

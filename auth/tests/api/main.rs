@@ -1,0 +1,3 @@
+mod helpers;
+mod sign_up;
+mod tokens;

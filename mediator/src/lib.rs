@@ -1,0 +1,126 @@
+//! The mediator: a long-running daemon that drives each accepted order
+//! through its saga (money, item, slot; compensation in reverse on failure).
+//! Several replicas may run on the same queue: see `common::queue` for how
+//! orders are held, and `saga` for why repeated runs are harmless.
+#![forbid(unsafe_code)]
+
+mod participants;
+mod retry;
+mod saga;
+mod settings;
+mod upkeep;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use common::queue::{Consumer, QueueKeys};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+use warp::Filter;
+
+pub use participants::Step;
+pub use saga::{Finished, Saga};
+pub use settings::Settings;
+
+/// A started mediator: `addr` serves the operational routes; awaiting
+/// `run` works until the shutdown token fires and everything is handed back.
+pub struct Mediator {
+    pub addr: SocketAddr,
+    pub worker_id: String,
+    pub run: BoxFuture<'static, ()>,
+}
+
+/// Connects to the orders database and Redis, registers a worker and binds
+/// the operational routes.
+pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
+    let pool = common::db::connect(&settings.database, order_api::migrations).await?;
+    let redis_url = settings.redis_url.expose().to_owned();
+    let redis = connect_redis(&redis_url).await?;
+    let consumer = Consumer::start(&redis_url, QueueKeys::new(&settings.queue), redis.clone())
+        .await
+        .context("registering the worker")?;
+    let handle = consumer.handle.clone();
+    tracing::info!(worker = %handle.id, "worker registered");
+    let saga = Arc::new(Saga {
+        pool: pool.clone(),
+        participants: participants::Participants::new(
+            [
+                &settings.billing_url,
+                &settings.items_url,
+                &settings.slots_url,
+            ],
+            &settings.service_token,
+            settings.step_timeout,
+        ),
+        retry_base: settings.retry_base,
+        retry_max: settings.retry_max,
+        deadline: settings.saga_deadline,
+        shutdown: shutdown.clone(),
+    });
+    let no_routes = warp::any()
+        .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
+        .boxed();
+    let ready = order_api::ready_check(pool.clone(), redis);
+    let ops = common::http::serve(
+        settings.listen.addr,
+        no_routes,
+        ready,
+        shutdown.clone().cancelled_owned(),
+    )?;
+    // The heartbeat outlives the intake: it runs until the worker has handed
+    // back what it held, so no one reaps sagas that are finishing.
+    let worker_done = CancellationToken::new();
+    let run = {
+        let done = worker_done.clone();
+        let work = worker::run(
+            saga,
+            consumer,
+            settings.concurrency,
+            settings.shutdown_grace,
+            shutdown.clone(),
+        )
+        .then(move |()| async move { done.cancel() });
+        let heartbeat = upkeep::heartbeat(
+            handle.clone(),
+            settings.heartbeat_interval,
+            settings.heartbeat_expiry,
+            worker_done,
+        );
+        let sweep = upkeep::sweep(
+            pool,
+            handle.clone(),
+            settings.sweep_interval,
+            settings.sweep_age,
+            shutdown,
+        );
+        async move {
+            tokio::join!(work, heartbeat, sweep, ops.run);
+        }
+        .boxed()
+    };
+    Ok(Mediator {
+        addr: ops.addr,
+        worker_id: handle.id,
+        run,
+    })
+}
+
+/// Redis may come up after the mediator (or be restarting): wait for it.
+async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let mut attempt = 0;
+    loop {
+        match common::queue::connect(url).await {
+            Ok(conn) => return Ok(conn),
+            Err(err) if attempt < 30 => {
+                attempt += 1;
+                tracing::warn!(error = %err, attempt, "redis not ready, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => return Err(err).context("connecting to redis"),
+        }
+    }
+}

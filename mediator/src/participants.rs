@@ -1,0 +1,124 @@
+//! The three services a saga goes through, in order, and the calls the
+//! mediator makes to them: reserve and cancel, keyed by order id.
+
+use std::time::Duration;
+
+use common::client::{CallError, ServiceClient};
+use common::config::Secret;
+use common::reservation::{Cancelled, Reserved};
+use hyper::Method;
+use order_api::orders::{reasons, Order};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A saga's steps, in the order they run; compensation runs them backwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Money,
+    Item,
+    Slot,
+}
+
+impl Step {
+    pub const ALL: [Step; 3] = [Step::Money, Step::Item, Step::Slot];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Money => "money",
+            Step::Item => "item",
+            Step::Slot => "slot",
+        }
+    }
+
+    /// The reason an order fails when this step is refused.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Step::Money => reasons::NOT_ENOUGH_MONEY,
+            Step::Item => reasons::NO_ITEM,
+            Step::Slot => reasons::NO_SLOT,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ReserveBody<'a> {
+    Money {
+        username: &'a str,
+        #[serde(serialize_with = "common::money::serialize_decimal")]
+        amount: Decimal,
+    },
+    Item {
+        item: i32,
+    },
+    Slot {
+        slot: &'a str,
+    },
+}
+
+#[derive(Deserialize)]
+struct Answer<T> {
+    outcome: T,
+}
+
+/// Clients for billing, items and slots.
+pub struct Participants {
+    billing: ServiceClient,
+    items: ServiceClient,
+    slots: ServiceClient,
+}
+
+impl Participants {
+    pub fn new(urls: [&str; 3], token: &Secret, timeout: Duration) -> Self {
+        let [billing, items, slots] = urls;
+        Self {
+            billing: ServiceClient::new("billing", billing, token.clone(), timeout),
+            items: ServiceClient::new("items", items, token.clone(), timeout),
+            slots: ServiceClient::new("slots", slots, token.clone(), timeout),
+        }
+    }
+
+    fn client(&self, step: Step) -> &ServiceClient {
+        match step {
+            Step::Money => &self.billing,
+            Step::Item => &self.items,
+            Step::Slot => &self.slots,
+        }
+    }
+
+    /// Reserves this step's share of `order`.
+    pub async fn reserve(&self, step: Step, order: &Order) -> Result<Reserved, CallError> {
+        let body = match step {
+            Step::Money => ReserveBody::Money {
+                username: &order.username,
+                amount: order.amount,
+            },
+            Step::Item => ReserveBody::Item {
+                item: order.details.item.get(),
+            },
+            Step::Slot => ReserveBody::Slot {
+                slot: order.details.slot.as_str(),
+            },
+        };
+        self.call(step, Method::PUT, order.id, Some(&body)).await
+    }
+
+    /// Cancels this step's reservation for order `order_id`.
+    pub async fn cancel(&self, step: Step, order_id: i64) -> Result<Cancelled, CallError> {
+        self.call::<Cancelled>(step, Method::DELETE, order_id, None)
+            .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        step: Step,
+        method: Method,
+        order_id: i64,
+        body: Option<&ReserveBody<'_>>,
+    ) -> Result<T, CallError> {
+        let path = format!("/internal/reservations/{order_id}");
+        let answer: Answer<T> = self.client(step).call(method, &path, body).await?;
+        Ok(answer.outcome)
+    }
+}

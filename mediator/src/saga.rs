@@ -1,0 +1,231 @@
+//! One order's saga: reserve money, then the item, then the slot; on a
+//! refusal (or a participant unreachable past the deadline), undo what was
+//! attempted in reverse order and fail the order with a reason.
+//!
+//! Runs may repeat (redelivery, a reaped worker, the sweeper) and may even
+//! overlap. That is safe because every participant call is idempotent by
+//! order id, and because the orders row arbitrates the end: a run completes
+//! the order only if no run has marked it failing, and a run marks it
+//! failing (before compensating anything) only if no run has completed it.
+//! A run that finds the order already failing compensates every step.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::reservation::Reserved;
+use deadpool_postgres::{Object, Pool};
+use order_api::orders::{reasons, Order, Status, StepRecord};
+use order_api::store::{self, Failing, StoreError};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::participants::{Participants, Step};
+use crate::retry::Backoff;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    Completed,
+    Failed(String),
+    /// Another run had already finished it (or wins the race to).
+    AlreadyFinal,
+    /// No such order: a stray id in the queue.
+    Missing,
+}
+
+/// Why a run stopped before the order was final; the order stays queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    #[error("shutting down")]
+    Interrupted,
+    #[error("orders database: {0}")]
+    Store(StoreError),
+}
+
+/// What a run needs.
+pub struct Saga {
+    pub pool: Pool,
+    pub participants: Participants,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub deadline: Duration,
+    pub shutdown: CancellationToken,
+}
+
+enum Attempt {
+    Granted,
+    Refused,
+    Unreachable(&'static str),
+}
+
+impl Saga {
+    /// Drives order `order_id` to `completed` or `failed`.
+    pub async fn run(self: &Arc<Self>, order_id: i64) -> Result<Finished, SagaError> {
+        let order = self
+            .persist(|conn| async move { store::load(&**conn, order_id).await })
+            .await?;
+        let Some(order) = order else {
+            return Ok(Finished::Missing);
+        };
+        if order.status != Status::Pending {
+            return Ok(Finished::AlreadyFinal);
+        }
+        let mut history = Vec::new();
+        if let Some(reason) = order.failing_reason.clone() {
+            tracing::info!(%reason, "resuming a failing saga: compensating every step");
+            return self.fail(&order, &Step::ALL, reason, history).await;
+        }
+        let deadline = Instant::now() + self.deadline;
+        for (done, step) in Step::ALL.into_iter().enumerate() {
+            let attempted = &Step::ALL[..=done];
+            let reason = match self.reserve(step, &order, deadline, &mut history).await? {
+                Attempt::Granted => continue,
+                Attempt::Refused => step.refusal().to_owned(),
+                Attempt::Unreachable(service) => reasons::unavailable(service),
+            };
+            return self.begin_failing(&order, attempted, reason, history).await;
+        }
+        let steps = &history;
+        let completed = self
+            .persist(|mut conn| async move { store::complete(&mut conn, order_id, steps).await })
+            .await?;
+        if completed {
+            return Ok(Finished::Completed);
+        }
+        // A concurrent run marked it failing while this one reserved: undo.
+        self.begin_failing(
+            &order,
+            &Step::ALL,
+            reasons::unavailable("mediator"),
+            history,
+        )
+        .await
+    }
+
+    /// Calls a reserve, retrying transient faults until the deadline.
+    async fn reserve(
+        &self,
+        step: Step,
+        order: &Order,
+        deadline: Instant,
+        history: &mut Vec<StepRecord>,
+    ) -> Result<Attempt, SagaError> {
+        let mut backoff = Backoff::new(self.retry_base, self.retry_max);
+        loop {
+            let (outcome, attempt) = match self.participants.reserve(step, order).await {
+                Ok(Reserved::Granted) => ("granted", Attempt::Granted),
+                Ok(Reserved::Refused) => ("refused", Attempt::Refused),
+                Err(err) => {
+                    let delay = backoff.next_delay();
+                    if err.is_transient() && Instant::now() + delay < deadline {
+                        tracing::warn!(step = step.name(), error = %err, "reserve failed, retrying");
+                        self.sleep(delay).await?;
+                        continue;
+                    }
+                    tracing::error!(step = step.name(), error = %err, "reserve failed for good");
+                    ("unavailable", Attempt::Unreachable(err.service()))
+                }
+            };
+            tracing::info!(step = step.name(), outcome, "reserve");
+            history.push(record(step, "reserve", outcome));
+            return Ok(attempt);
+        }
+    }
+
+    /// Marks the order failing, unless a concurrent run completed it.
+    async fn begin_failing(
+        &self,
+        order: &Order,
+        attempted: &[Step],
+        reason: String,
+        history: Vec<StepRecord>,
+    ) -> Result<Finished, SagaError> {
+        let id = order.id;
+        let wanted = reason.as_str();
+        let marked = self
+            .persist(|conn| async move { store::begin_failing(&**conn, id, wanted).await })
+            .await?;
+        match marked {
+            Failing::Compensate(reason) => self.fail(order, attempted, reason, history).await,
+            Failing::AlreadyCompleted => Ok(Finished::AlreadyFinal),
+        }
+    }
+
+    /// Compensates `steps` in reverse order, then fails the order.
+    async fn fail(
+        &self,
+        order: &Order,
+        steps: &[Step],
+        reason: String,
+        mut history: Vec<StepRecord>,
+    ) -> Result<Finished, SagaError> {
+        for &step in steps.iter().rev() {
+            let outcome = self.cancel(step, order.id).await?;
+            history.push(record(step, "cancel", &outcome));
+        }
+        let (id, steps) = (order.id, &history);
+        self.persist(|mut conn| async move { store::fail(&mut conn, id, steps).await })
+            .await?;
+        Ok(Finished::Failed(reason))
+    }
+
+    /// Cancels one step, retrying until it answers: a compensation must happen.
+    async fn cancel(&self, step: Step, order_id: i64) -> Result<String, SagaError> {
+        let mut backoff = Backoff::new(self.retry_base, self.retry_max);
+        loop {
+            match self.participants.cancel(step, order_id).await {
+                Ok(outcome) => {
+                    let outcome = serde_json::to_value(outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    tracing::info!(step = step.name(), outcome, "cancel");
+                    return Ok(outcome);
+                }
+                Err(err) => {
+                    tracing::warn!(step = step.name(), error = %err, "cancel failed, retrying");
+                    self.sleep(backoff.next_delay()).await?;
+                }
+            }
+        }
+    }
+
+    /// Runs a database operation, retrying while the database is unreachable.
+    async fn persist<T, F, Fut>(&self, mut operation: F) -> Result<T, SagaError>
+    where
+        F: FnMut(Object) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut backoff = Backoff::new(self.retry_base, self.retry_max);
+        loop {
+            let failure = match self.pool.get().await {
+                Ok(conn) => match operation(conn).await {
+                    Ok(value) => return Ok(value),
+                    Err(StoreError::Db(err)) if err.code().is_none() => err.to_string(),
+                    Err(err) => return Err(SagaError::Store(err)),
+                },
+                Err(err) => err.to_string(),
+            };
+            tracing::warn!(error = %failure, "orders database unavailable, retrying");
+            self.sleep(backoff.next_delay()).await?;
+        }
+    }
+
+    async fn sleep(&self, delay: Duration) -> Result<(), SagaError> {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => Ok(()),
+            _ = self.shutdown.cancelled() => Err(SagaError::Interrupted),
+        }
+    }
+}
+
+fn record(step: Step, action: &str, outcome: &str) -> StepRecord {
+    StepRecord {
+        step: step.name().to_owned(),
+        action: action.to_owned(),
+        outcome: outcome.to_owned(),
+        at: OffsetDateTime::now_utc(),
+    }
+}

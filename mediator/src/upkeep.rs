@@ -1,0 +1,79 @@
+//! What keeps the queue whole: the heartbeat (and, on the same tick, the
+//! reaping of dead workers' in-flight lists) and the sweeper that queues
+//! pending orders nobody holds.
+
+use std::time::Duration;
+
+use common::queue::ConsumerHandle;
+use deadpool_postgres::Pool;
+use tokio_util::sync::CancellationToken;
+
+/// Heartbeats every `interval` and reaps workers silent for `expiry`,
+/// until `stop`.
+pub async fn heartbeat(
+    queue: ConsumerHandle,
+    interval: Duration,
+    expiry: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        if let Err(err) = queue.heartbeat().await {
+            tracing::warn!(error = %err, "heartbeat failed");
+            continue;
+        }
+        match queue.reap(expiry).await {
+            Ok(reaped) if !reaped.is_empty() => {
+                tracing::warn!(workers = ?reaped, "reaped dead workers: their orders are queued again")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "reaping failed"),
+        }
+    }
+}
+
+/// Every `interval`, queues the pending orders older than `age` that are
+/// neither queued nor in flight (a lost push, a Redis that lost data).
+pub async fn sweep(
+    pool: Pool,
+    queue: ConsumerHandle,
+    interval: Duration,
+    age: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        let candidates = match pool.get().await {
+            Ok(conn) => {
+                order_api::store::pending_older_than(&**conn, age.as_millis() as i64, 1000).await
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "sweep skipped: no database");
+                continue;
+            }
+        };
+        let candidates = match candidates {
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::warn!(error = %err, "sweep skipped");
+                continue;
+            }
+        };
+        match queue.sweep(&candidates).await {
+            Ok(pushed) if !pushed.is_empty() => {
+                tracing::warn!(orders = ?pushed, "queued pending orders that nobody held")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "sweep failed"),
+        }
+    }
+}

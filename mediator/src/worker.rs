@@ -1,0 +1,151 @@
+//! The daemon's loop: take an order off the queue into this worker's
+//! in-flight list, run its saga in a task of its own (at most
+//! `concurrency` at once, so one slow order holds up no other), and remove
+//! it from the in-flight list only once its outcome is durable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::metrics;
+use common::queue::{Consumer, ConsumerHandle};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::retry::Backoff;
+use crate::saga::{Finished, Saga, SagaError};
+
+/// How long one BLMOVE waits before the loop looks at the shutdown token.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Takes and runs orders until `shutdown`; then gives the sagas in flight
+/// `grace` to finish and hands the rest back to the queue.
+pub async fn run(
+    saga: Arc<Saga>,
+    mut consumer: Consumer,
+    concurrency: usize,
+    grace: Duration,
+    shutdown: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut sagas = JoinSet::new();
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    loop {
+        while sagas.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit,
+            _ = shutdown.cancelled() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let next = tokio::select! {
+            next = consumer.next(POLL) => next,
+            _ = shutdown.cancelled() => break,
+        };
+        match next {
+            Ok(Some(order_id)) => {
+                backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+                let (saga, handle) = (saga.clone(), consumer.handle.clone());
+                sagas.spawn(process(saga, handle, order_id, permit));
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot take from the queue, retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        }
+    }
+    tracing::info!(running = sagas.len(), "stopped taking orders");
+    let drained =
+        tokio::time::timeout(grace, async { while sagas.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            running = sagas.len(),
+            "grace period over, handing back what is left"
+        );
+        sagas.abort_all();
+        while sagas.join_next().await.is_some() {}
+    }
+    match consumer.handle.hand_back().await {
+        Ok(moved) => tracing::info!(moved, "handed back to the queue"),
+        Err(err) => tracing::warn!(error = %err, "could not hand back; the reaper will"),
+    }
+}
+
+/// Runs one saga and settles its queue entry.
+async fn process(
+    saga: Arc<Saga>,
+    queue: ConsumerHandle,
+    order_id: i64,
+    _permit: OwnedSemaphorePermit,
+) {
+    let span = tracing::info_span!("saga", order_id);
+    async move {
+        let started = Instant::now();
+        let result = saga.run(order_id).await;
+        let outcome = match &result {
+            Ok(Finished::Completed) => "completed",
+            Ok(Finished::Failed(_)) => "failed",
+            Ok(Finished::AlreadyFinal) => "already_final",
+            Ok(Finished::Missing) => "missing",
+            Err(SagaError::Interrupted) => "interrupted",
+            Err(SagaError::Store(_)) => "error",
+        };
+        metrics::count(
+            "sagas_total",
+            "Saga runs by outcome.",
+            &[("outcome", outcome)],
+            1,
+        );
+        metrics::observe(
+            "saga_duration_seconds",
+            "Time from taking an order to its outcome.",
+            &[("outcome", outcome)],
+            started.elapsed().as_secs_f64(),
+        );
+        match result {
+            Ok(finished) => {
+                match &finished {
+                    Finished::Failed(reason) => tracing::info!(outcome, %reason, "saga finished"),
+                    Finished::Missing => tracing::warn!("no such order; dropping it"),
+                    _ => tracing::info!(outcome, "saga finished"),
+                }
+                settle(&queue, order_id).await;
+            }
+            // Left in the in-flight list: the shutdown hands it back.
+            Err(SagaError::Interrupted) => tracing::info!("interrupted by shutdown"),
+            Err(SagaError::Store(err)) => {
+                tracing::error!(error = %err, "saga cannot go on; queued again for later");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Err(err) = queue.retry_later(order_id).await {
+                    tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Removes a finished order from the in-flight list, retrying a little: if
+/// Redis stays away, the entry is harmless (a later run finds it final).
+async fn settle(queue: &ConsumerHandle, order_id: i64) {
+    let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
+    for _ in 0..5 {
+        match queue.complete(order_id).await {
+            Ok(true) => return,
+            Ok(false) => {
+                tracing::info!("was no longer in flight here (handed back meanwhile)");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot remove from the in-flight list, retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+mod concurrency;
+mod helpers;
+mod idempotency;
+mod orders_api;
+mod outcomes;

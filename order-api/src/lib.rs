@@ -1,0 +1,70 @@
+//! order-api: accepts orders. An order is made durable in the orders
+//! database, then its id is pushed onto the Redis queue for the mediator. If
+//! the push is lost (Redis down, a crash between the two), the mediator's
+//! sweeper finds the pending order and queues it: an accepted order is never
+//! lost. The orders schema and its SQL live here and the mediator uses them.
+#![forbid(unsafe_code)]
+
+pub mod orders;
+mod routes;
+mod settings;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use common::http::ops::ReadyCheck;
+use common::http::Server;
+use common::jwt::TokenVerifier;
+use common::queue::QueueKeys;
+use deadpool_postgres::Pool;
+use futures::FutureExt;
+use redis::aio::ConnectionManager;
+
+pub use settings::{redis_url, Settings};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The orders database's migrations (the mediator runs them too).
+pub fn migrations() -> refinery::Runner {
+    embedded::migrations::runner()
+}
+
+/// What the handlers share.
+pub(crate) struct Context {
+    pool: Pool,
+    redis: ConnectionManager,
+    queue: QueueKeys,
+    verifier: Arc<TokenVerifier>,
+}
+
+/// Connects, migrates and binds; awaiting `Server::run` serves until `shutdown`.
+pub async fn build(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Server> {
+    let pool = common::db::connect(&settings.database, migrations).await?;
+    let redis = common::queue::connect(settings.redis_url.expose()).await?;
+    let ready = ready_check(pool.clone(), redis.clone());
+    let context = Arc::new(Context {
+        pool,
+        redis,
+        queue: QueueKeys::new(&settings.queue),
+        verifier: settings.verifier,
+    });
+    common::http::serve(settings.listen.addr, routes::all(context), ready, shutdown)
+}
+
+/// Ready when both the database and Redis answer.
+pub fn ready_check(pool: Pool, redis: ConnectionManager) -> ReadyCheck {
+    Arc::new(move || {
+        let (pool, mut redis) = (pool.clone(), redis.clone());
+        async move {
+            common::db::ping(&pool).await?;
+            common::queue::ping(&mut redis).await
+        }
+        .boxed()
+    })
+}

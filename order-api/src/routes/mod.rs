@@ -1,0 +1,20 @@
+//! order-api's routes.
+
+mod orders;
+
+use std::sync::Arc;
+
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::Context;
+
+pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    orders::post::route(context.clone())
+        .or(orders::list::route(context.clone()))
+        .unify()
+        .or(orders::get::route(context))
+        .unify()
+        .boxed()
+}

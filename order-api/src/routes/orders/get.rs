@@ -1,0 +1,36 @@
+//! `GET /api/orders/{id}`: one of the caller's orders with its saga
+//! history. Someone else's order is 404, exactly like a missing one.
+
+use std::sync::Arc;
+
+use common::http::{bearer, json_reply, respond, with, ApiError};
+use common::jwt::Claims;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::orders::OrderWithHistory;
+use crate::{store, Context};
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "orders" / i64)
+        .and(warp::get())
+        .and(bearer(context.verifier.clone()))
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(id: i64, claims: Claims, context: Arc<Context>) -> Result<Response, ApiError> {
+    let conn = context.pool.get().await?;
+    let order = store::find_owned(&**conn, claims.username(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such order"))?;
+    let history = store::history(&**conn, id).await?;
+    Ok(json_reply(
+        &OrderWithHistory { order, history },
+        StatusCode::OK,
+    ))
+}

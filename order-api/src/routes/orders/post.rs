@@ -1,0 +1,110 @@
+//! `POST /api/orders/`: accepts an order. The order is committed first and
+//! queued second; a repeat with the same `Idempotency-Key` returns the
+//! first order and creates nothing.
+
+use std::sync::Arc;
+
+use common::http::{bearer, json_body, respond, with, ApiError};
+use common::jwt::Claims;
+use common::money::Amount;
+use serde::Deserialize;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use crate::orders::{Details, Order};
+use crate::{store, Context};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOrder {
+    amount: Amount,
+    details: Details,
+}
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "orders")
+        .and(warp::post())
+        .and(bearer(context.verifier.clone()))
+        .and(warp::header::optional::<String>("idempotency-key"))
+        .and(json_body::<NewOrder>())
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(
+    claims: Claims,
+    key: Option<String>,
+    new: NewOrder,
+    context: Arc<Context>,
+) -> Result<Response, ApiError> {
+    if let Some(key) = &key {
+        let visible = key.bytes().all(|b| b.is_ascii_graphic());
+        if key.is_empty() || key.len() > 255 || !visible {
+            return Err(ApiError::bad_request(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ));
+        }
+    }
+    let owner = claims.username();
+    let conn = context.pool.get().await?;
+    let inserted = store::insert(&**conn, owner, new.amount, &new.details, key.as_deref()).await?;
+    let order = match (inserted, key.as_deref()) {
+        (Some(order), _) => {
+            queue(&context, &order).await;
+            order
+        }
+        (None, Some(key)) => replay(&**conn, owner, key, &new).await?,
+        (None, None) => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "insert without a key conflicted"
+            )))
+        }
+    };
+    let location = format!("/api/orders/{}", order.id);
+    let body = warp::reply::json(&order);
+    Ok(warp::reply::with_header(
+        warp::reply::with_status(body, StatusCode::CREATED),
+        "location",
+        location,
+    )
+    .into_response())
+}
+
+/// The order an earlier request with this key created; 409 if this request
+/// is not the same one.
+async fn replay(
+    db: &tokio_postgres::Client,
+    owner: &str,
+    key: &str,
+    new: &NewOrder,
+) -> Result<Order, ApiError> {
+    let earlier = store::find_by_key(db, owner, key).await?.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!(
+            "idempotency key conflicted but no order has it"
+        ))
+    })?;
+    if earlier.amount != new.amount.value() || earlier.details != new.details {
+        return Err(ApiError::conflict(
+            "this Idempotency-Key was used for a different order",
+        ));
+    }
+    Ok(earlier)
+}
+
+/// Hands the order to the mediator. The order is already durable: if Redis
+/// does not take it now, the mediator's sweeper will queue it.
+async fn queue(context: &Context, order: &Order) {
+    let mut redis = context.redis.clone();
+    match common::queue::push(&mut redis, &context.queue, order.id).await {
+        Ok(()) => tracing::info!(order_id = order.id, username = %order.username, "order accepted"),
+        Err(err) => tracing::warn!(
+            order_id = order.id,
+            error = %err,
+            "order accepted but not queued; the sweeper will queue it"
+        ),
+    }
+}

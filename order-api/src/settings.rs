@@ -1,0 +1,37 @@
+use std::sync::Arc;
+
+use common::config::{self, Listen, Secret};
+use common::db::DatabaseSettings;
+use common::jwt::TokenVerifier;
+
+/// order-api's configuration, from the environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// `HTTP_HOST`/`HTTP_PORT` (default 127.0.0.1:8003).
+    pub listen: Listen,
+    /// `DATABASE_URL` (default the local stack's `orders`), `DATABASE_POOL_SIZE`.
+    pub database: DatabaseSettings,
+    /// `REDIS_URL` (default redis://127.0.0.1:56379).
+    pub redis_url: Secret,
+    /// The queue's name, shared with the mediator: `ORDER_QUEUE` (default `orders`).
+    pub queue: String,
+    /// Verifies users' tokens: `JWT_PUBLIC_KEY_FILE`.
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            listen: Listen::from_env(8003)?,
+            database: DatabaseSettings::from_env("orders")?,
+            redis_url: redis_url(),
+            queue: config::string("ORDER_QUEUE", "orders"),
+            verifier: Arc::new(common::jwt::verifier_from_env()?),
+        })
+    }
+}
+
+/// `REDIS_URL`, shared with the mediator.
+pub fn redis_url() -> Secret {
+    Secret::new(config::string("REDIS_URL", "redis://127.0.0.1:56379"))
+}

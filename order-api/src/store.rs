@@ -1,0 +1,262 @@
+//! The SQL for orders, used by the API and by the mediator. Every query
+//! about a user's orders takes the owner, so none can leak another's.
+
+use common::money::Amount;
+use tokio_postgres::GenericClient;
+
+use crate::orders::{Details, Order, Status, StepRecord};
+
+const COLUMNS: &str =
+    "id, username, amount, item, slot, status, reason, idempotency_key, created_at, updated_at";
+
+/// A store error: the database's, or a row that does not parse.
+#[derive(Debug)]
+pub enum StoreError {
+    Db(tokio_postgres::Error),
+    Corrupt(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        StoreError::Db(err)
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Db(err) => write!(f, "database: {err}"),
+            StoreError::Corrupt(detail) => write!(f, "unreadable order row: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for common::ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Db(err) => err.into(),
+            corrupt => common::ApiError::internal(corrupt.into()),
+        }
+    }
+}
+
+fn parse(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Order>, StoreError> {
+    rows.iter()
+        .map(|row| Order::from_row(row).map_err(StoreError::Corrupt))
+        .collect()
+}
+
+fn parse_one(row: Option<tokio_postgres::Row>) -> Result<Option<Order>, StoreError> {
+    Ok(parse(row.into_iter().collect())?.pop())
+}
+
+/// Inserts a pending order; `None` when the owner already used this
+/// idempotency key (the earlier order is then found with `find_by_key`).
+pub async fn insert(
+    db: &impl GenericClient,
+    owner: &str,
+    amount: Amount,
+    details: &Details,
+    idempotency_key: Option<&str>,
+) -> Result<Option<Order>, StoreError> {
+    let sql = format!(
+        "INSERT INTO orders (username, amount, item, slot, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (username, idempotency_key) DO NOTHING
+         RETURNING {COLUMNS}"
+    );
+    let item = details.item.get();
+    let row = db
+        .query_opt(
+            &sql,
+            &[&owner, &amount, &item, &details.slot, &idempotency_key],
+        )
+        .await?;
+    parse_one(row)
+}
+
+/// The owner's order made with this idempotency key.
+pub async fn find_by_key(
+    db: &impl GenericClient,
+    owner: &str,
+    key: &str,
+) -> Result<Option<Order>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE username = $1 AND idempotency_key = $2");
+    parse_one(db.query_opt(&sql, &[&owner, &key]).await?)
+}
+
+/// The owner's order `id`; `None` if there is none or it is someone else's.
+pub async fn find_owned(
+    db: &impl GenericClient,
+    owner: &str,
+    id: i64,
+) -> Result<Option<Order>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1 AND username = $2");
+    parse_one(db.query_opt(&sql, &[&id, &owner]).await?)
+}
+
+/// A page of the owner's orders: the newest `limit` after skipping the
+/// newest `offset`, returned oldest first.
+pub async fn list_owned(
+    db: &impl GenericClient,
+    owner: &str,
+    status: Option<Status>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Order>, StoreError> {
+    let sql = format!(
+        "SELECT * FROM (
+             SELECT {COLUMNS} FROM orders
+             WHERE username = $1 AND ($2::text IS NULL OR status = $2)
+             ORDER BY id DESC LIMIT $3 OFFSET $4
+         ) AS page ORDER BY id"
+    );
+    let status = status.map(Status::as_str);
+    parse(db.query(&sql, &[&owner, &status, &limit, &offset]).await?)
+}
+
+/// The saga history of order `id`, in the order it happened.
+pub async fn history(db: &impl GenericClient, id: i64) -> Result<Vec<StepRecord>, StoreError> {
+    let rows = db
+        .query(
+            "SELECT step, action, outcome, at FROM saga_steps WHERE order_id = $1 ORDER BY id",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| StepRecord {
+            step: row.get(0),
+            action: row.get(1),
+            outcome: row.get(2),
+            at: row.get(3),
+        })
+        .collect())
+}
+
+/// Order `id`, whoever owns it (for the mediator).
+pub async fn load(db: &impl GenericClient, id: i64) -> Result<Option<Order>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+    parse_one(db.query_opt(&sql, &[&id]).await?)
+}
+
+/// Pending orders older than `age_ms`, oldest first: candidates for the
+/// sweeper, which re-queues those nobody holds.
+pub async fn pending_older_than(
+    db: &impl GenericClient,
+    age_ms: i64,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows = db
+        .query(
+            "SELECT id FROM orders
+             WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
+             ORDER BY created_at LIMIT $2",
+            &[&age_ms, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// What a failing saga found when it asked to compensate.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Failing {
+    /// The order is now (or already was) failing with this reason:
+    /// compensate, then `finish` it.
+    Compensate(String),
+    /// It completed in a run that won the race: compensate nothing.
+    AlreadyCompleted,
+}
+
+/// Marks a pending order as failing with `reason` before any compensation,
+/// so that no concurrent run can complete it. An order already failing keeps
+/// its first reason.
+pub async fn begin_failing(
+    db: &impl GenericClient,
+    id: i64,
+    reason: &str,
+) -> Result<Failing, StoreError> {
+    let row = db
+        .query_one(
+            "WITH marked AS (
+                 UPDATE orders SET reason = $2, updated_at = now()
+                 WHERE id = $1 AND status = 'pending' AND reason IS NULL
+                 RETURNING reason
+             )
+             SELECT (SELECT reason FROM marked), status, reason FROM orders WHERE id = $1",
+            &[&id, &reason],
+        )
+        .await?;
+    let (marked, status, existing): (Option<String>, String, Option<String>) =
+        (row.get(0), row.get(1), row.get(2));
+    Ok(match (marked, status.as_str(), existing) {
+        (Some(reason), _, _) => Failing::Compensate(reason),
+        (None, "completed", _) => Failing::AlreadyCompleted,
+        (None, _, Some(existing)) => Failing::Compensate(existing),
+        (None, _, None) => Failing::Compensate(reason.to_owned()),
+    })
+}
+
+/// Completes a pending order that no run has begun failing, with its
+/// history, in one transaction. `false` if it could not (failing or final).
+pub async fn complete(
+    db: &mut deadpool_postgres::Client,
+    id: i64,
+    steps: &[StepRecord],
+) -> Result<bool, StoreError> {
+    finish(
+        db,
+        id,
+        "UPDATE orders SET status = 'completed', updated_at = now()
+         WHERE id = $1 AND status = 'pending' AND reason IS NULL",
+        steps,
+    )
+    .await
+}
+
+/// Fails a pending order (its reason set by `begin_failing`), with its
+/// history, in one transaction. `false` if it was already final.
+pub async fn fail(
+    db: &mut deadpool_postgres::Client,
+    id: i64,
+    steps: &[StepRecord],
+) -> Result<bool, StoreError> {
+    finish(
+        db,
+        id,
+        "UPDATE orders SET status = 'failed', updated_at = now()
+         WHERE id = $1 AND status = 'pending' AND reason IS NOT NULL",
+        steps,
+    )
+    .await
+}
+
+async fn finish(
+    db: &mut deadpool_postgres::Client,
+    id: i64,
+    transition: &str,
+    steps: &[StepRecord],
+) -> Result<bool, StoreError> {
+    let tx = db.transaction().await?;
+    let changed = tx.execute(transition, &[&id]).await? == 1;
+    if changed && !steps.is_empty() {
+        let column = |f: fn(&StepRecord) -> &str| steps.iter().map(f).collect::<Vec<_>>();
+        let at: Vec<_> = steps.iter().map(|s| s.at).collect();
+        tx.execute(
+            "INSERT INTO saga_steps (order_id, step, action, outcome, at)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[])",
+            &[
+                &id,
+                &column(|s| &s.step),
+                &column(|s| &s.action),
+                &column(|s| &s.outcome),
+                &at,
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

@@ -57,7 +57,7 @@ async fn handle(
             queue(&context, &order).await;
             order
         }
-        (None, Some(key)) => replay(&**conn, owner, key, &new).await?,
+        (None, Some(key)) => replay(&conn, owner, key, &new).await?,
         (None, None) => {
             return Err(ApiError::internal(anyhow::anyhow!(
                 "insert without a key conflicted"

@@ -272,6 +272,16 @@ impl TestClient {
         }
     }
 
+    /// Sends a bodiless request; the status, or the error when nothing answers.
+    pub async fn try_send(&self, method: Method, url: &str) -> Result<StatusCode, hyper::Error> {
+        let request = Request::builder()
+            .method(method)
+            .uri(url)
+            .body(Body::empty())
+            .expect("building a test request");
+        Ok(self.http.request(request).await?.status())
+    }
+
     /// Sends a JSON value.
     pub async fn json(
         &self,

@@ -1,0 +1,382 @@
+//! The crash drill, with real processes: while 300 orders are in flight, one
+//! of two mediator processes is SIGKILLed and restarted three times, the items
+//! service is killed and restarted once, and Redis is killed and restarted
+//! once. Afterwards every accepted order is final, and money, stock and slot
+//! capacity add up exactly: no order lost, none applied twice.
+
+mod processes;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys};
+use hyper::Method;
+use rand::Rng;
+use rust_decimal::Decimal;
+use serde_json::json;
+use tokio::time::Instant;
+
+use processes::{binaries, free_port, redis, Process};
+
+const USERS: usize = 30;
+const ORDERS_PER_USER: usize = 10;
+const INITIAL_STOCK: i32 = 25;
+
+struct Drill {
+    dir: PathBuf,
+    keys: TestKeys,
+    token: String,
+    billing_db: TestDatabase,
+    items_db: TestDatabase,
+    slots_db: TestDatabase,
+    orders_db: TestDatabase,
+}
+
+impl Drill {
+    async fn new() -> Self {
+        let dir = std::env::temp_dir().join(testing::unique_name("crash-drill"));
+        std::fs::create_dir_all(&dir).expect("drill dir");
+        let keys = TestKeys::generate();
+        std::fs::write(dir.join("public.pem"), &keys.public_pem).expect("public key");
+        Self {
+            token: testing::service_token().expose().to_owned(),
+            billing_db: TestDatabase::create("billing", billing::migrations).await,
+            items_db: TestDatabase::create("items", items::migrations).await,
+            slots_db: TestDatabase::create("slots", slots::migrations).await,
+            orders_db: TestDatabase::create("orders", order_api::migrations).await,
+            keys,
+            dir,
+        }
+    }
+
+    fn service(&self, name: &str, db: &TestDatabase) -> Process {
+        self.process(name, name, db)
+    }
+
+    fn process(&self, name: &str, binary: &str, db: &TestDatabase) -> Process {
+        Process::new(name, binaries().join(binary), free_port(), &self.dir)
+            .env("DATABASE_URL", db.settings.url.expose())
+            .env("SERVICE_TOKEN", &self.token)
+            .env(
+                "JWT_PUBLIC_KEY_FILE",
+                self.dir.join("public.pem").display().to_string(),
+            )
+            .env("RUST_LOG", "info")
+    }
+
+    fn mediator(&self, name: &str, redis_url: &str, ports: [u16; 3]) -> Process {
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        self.process(name, "mediator", &self.orders_db)
+            .env("REDIS_URL", redis_url)
+            .env("BILLING_URL", url(ports[0]))
+            .env("ITEMS_URL", url(ports[1]))
+            .env("SLOTS_URL", url(ports[2]))
+            .env("MEDIATOR_CONCURRENCY", "16")
+            .env("STEP_TIMEOUT_MS", "1000")
+            .env("RETRY_BASE_MS", "20")
+            .env("RETRY_MAX_MS", "300")
+            .env("SAGA_DEADLINE_MS", "20000")
+            .env("HEARTBEAT_INTERVAL_MS", "200")
+            .env("HEARTBEAT_EXPIRY_MS", "1500")
+            .env("SWEEP_INTERVAL_MS", "500")
+            .env("SWEEP_AGE_MS", "2000")
+    }
+}
+
+/// Waits until redis-server answers PING.
+async fn wait_redis(url: &str) {
+    for _ in 0..100 {
+        if let Ok(mut conn) = common::queue::connect(url).await {
+            if common::queue::ping(&mut conn).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("redis at {url} never answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_survive_killed_mediators_a_killed_participant_and_a_redis_restart() {
+    testing::init_logs();
+    let drill = Drill::new().await;
+    let mut redis = redis(&drill.dir, &drill.dir);
+    redis.start();
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    wait_redis(&redis_url).await;
+
+    let mut billing = drill.service("billing", &drill.billing_db);
+    let mut items = drill
+        .service("items", &drill.items_db)
+        .env("ITEMS_INITIAL_STOCK", INITIAL_STOCK.to_string());
+    let mut slots = drill.service("slots", &drill.slots_db);
+    let mut order_api = drill
+        .service("order-api", &drill.orders_db)
+        .env("REDIS_URL", &redis_url);
+    for process in [&mut billing, &mut items, &mut slots, &mut order_api] {
+        process.start();
+    }
+    for process in [&billing, &items, &slots, &order_api] {
+        process.wait_ready().await;
+    }
+    let ports = [billing.port, items.port, slots.port];
+    let mut victim = drill.mediator("mediator-a", &redis_url, ports);
+    let mut steady = drill.mediator("mediator-b", &redis_url, ports);
+    victim.start();
+    steady.start();
+    victim.wait_ready().await;
+    steady.wait_ready().await;
+
+    let client = TestClient::default();
+    let billing_url = format!("http://127.0.0.1:{}", billing.port);
+    let orders_url = format!("http://127.0.0.1:{}", order_api.port);
+    let mut users = Vec::new();
+    for _ in 0..USERS {
+        let name = testing::unique_name("crash");
+        let opened = client
+            .json(
+                Method::POST,
+                &format!("{billing_url}/api/profiles/"),
+                &[("x-service-token", drill.token.as_str())],
+                &json!({"username": name, "email": "drill@example.com"}),
+            )
+            .await;
+        assert_eq!(opened.status, 201, "{}", opened.text);
+        users.push((name.clone(), tokens::access(&drill.keys, &name)));
+    }
+
+    // Orders go in at a steady pace while the chaos runs beside them.
+    let placing = {
+        let (client, users, orders_url) = (client.clone(), users.clone(), orders_url.clone());
+        tokio::spawn(async move { place_orders(&client, &users, &orders_url).await })
+    };
+    let start = Instant::now();
+    let mut schedule = chaos_schedule();
+    while let Some((at, event)) = schedule.pop() {
+        tokio::time::sleep_until(start + at).await;
+        match event {
+            Chaos::KillMediator => {
+                victim.kill();
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                victim.start();
+            }
+            Chaos::KillItems => {
+                items.kill();
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                items.start();
+            }
+            Chaos::RestartRedis => {
+                redis.kill();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                redis.start();
+            }
+        }
+        eprintln!("chaos: {event:?} at {:?}", start.elapsed());
+    }
+    let accepted = placing.await.expect("placing orders");
+    assert_eq!(
+        accepted.len(),
+        USERS * ORDERS_PER_USER,
+        "every order was accepted"
+    );
+
+    let drained = wait_until_final(&drill.orders_db, Duration::from_secs(120)).await;
+    if let Err(pending) = drained {
+        panic!(
+            "{pending} orders still pending\n--- mediator-a\n{}\n--- mediator-b\n{}",
+            victim.log_tail(),
+            steady.log_tail()
+        );
+    }
+    eprintln!(
+        "all {} orders final {:?} after the start",
+        accepted.len(),
+        start.elapsed()
+    );
+    let logs = format!("{}\n{}", victim.log_text(), steady.log_text());
+    eprintln!(
+        "recovery: {} reaps of dead workers, {} sweeps that re-queued orders, {} saga runs that found their order already final",
+        logs.matches("reaped dead workers").count(),
+        logs.matches("queued pending orders that nobody held").count(),
+        logs.matches("\"outcome\":\"already_final\"").count(),
+    );
+    assert_conservation(&drill, &users, &accepted).await;
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Chaos {
+    KillMediator,
+    KillItems,
+    RestartRedis,
+}
+
+/// Three mediator kills, one items kill, one Redis restart, at random
+/// moments within the 7.5 s the orders take to arrive; latest first.
+fn chaos_schedule() -> Vec<(Duration, Chaos)> {
+    let mut rng = rand::thread_rng();
+    let mut at = |from: u64, to: u64| Duration::from_millis(rng.gen_range(from..to));
+    let mut events = vec![
+        (at(500, 2000), Chaos::KillMediator),
+        (at(2500, 4000), Chaos::KillMediator),
+        (at(5000, 6500), Chaos::KillMediator),
+        (at(1000, 5000), Chaos::KillItems),
+        (at(2000, 6000), Chaos::RestartRedis),
+    ];
+    events.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    events
+}
+
+/// Places every order, 40 a second; returns the accepted ids. Some orders
+/// are meant to fail: too expensive, an unknown item, a closed slot.
+async fn place_orders(
+    client: &TestClient,
+    users: &[(String, String)],
+    orders_url: &str,
+) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(25));
+    for round in 0..ORDERS_PER_USER {
+        for (n, (_, token)) in users.iter().enumerate() {
+            tick.tick().await;
+            let (amount, item, slot) = match (round * USERS + n) % 10 {
+                7 => (json!(500), 1, "10:00"),
+                8 => (json!(5), 15, "11:00"),
+                9 => (json!(5), 2, "19:00"),
+                k => (json!(3.5), (k % 5 + 1) as i64, "12:00"),
+            };
+            let body = json!({"amount": amount, "details": {"item": item, "slot": slot}});
+            let auth = format!("Bearer {token}");
+            let placed = client
+                .json(
+                    Method::POST,
+                    &format!("{orders_url}/api/orders/"),
+                    &[("authorization", &auth)],
+                    &body,
+                )
+                .await;
+            assert_eq!(placed.status, 201, "{}", placed.text);
+            ids.push(placed.body["id"].as_i64().expect("id"));
+        }
+    }
+    ids
+}
+
+async fn wait_until_final(db: &TestDatabase, limit: Duration) -> Result<(), i64> {
+    let client = db.client().await;
+    let deadline = Instant::now() + limit;
+    loop {
+        let pending: i64 = client
+            .query_one("SELECT count(*) FROM orders WHERE status = 'pending'", &[])
+            .await
+            .expect("count")
+            .get(0);
+        if pending == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(pending);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn ids(db: &TestDatabase, sql: &str) -> BTreeSet<i64> {
+    let client = db.client().await;
+    client
+        .query(sql, &[])
+        .await
+        .expect("ids")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+async fn assert_conservation(drill: &Drill, users: &[(String, String)], accepted: &[i64]) {
+    let orders = drill.orders_db.client().await;
+    let rows = orders
+        .query("SELECT id, status, reason FROM orders", &[])
+        .await
+        .expect("orders");
+    assert_eq!(rows.len(), accepted.len(), "one order per accepted request");
+    let mut by_reason = std::collections::BTreeMap::<String, usize>::new();
+    for row in &rows {
+        let status: String = row.get(1);
+        let reason: Option<String> = row.get(2);
+        *by_reason
+            .entry(format!("{status}: {}", reason.unwrap_or_default()))
+            .or_default() += 1;
+    }
+    eprintln!("outcomes: {by_reason:?}");
+
+    let completed = ids(
+        &drill.orders_db,
+        "SELECT id FROM orders WHERE status = 'completed'",
+    )
+    .await;
+    let money_held = ids(
+        &drill.billing_db,
+        "SELECT order_id FROM reservations WHERE state = 'granted'",
+    )
+    .await;
+    let items_held = ids(
+        &drill.items_db,
+        "SELECT order_id FROM reservations WHERE state = 'granted'",
+    )
+    .await;
+    let slots_held = ids(
+        &drill.slots_db,
+        "SELECT order_id FROM reservations WHERE state = 'granted'",
+    )
+    .await;
+    assert_eq!(
+        money_held, completed,
+        "money is held for exactly the completed orders"
+    );
+    assert_eq!(
+        items_held, completed,
+        "items are held for exactly the completed orders"
+    );
+    assert_eq!(
+        slots_held, completed,
+        "slots are held for exactly the completed orders"
+    );
+
+    let billing = drill.billing_db.client().await;
+    let totals = billing
+        .query_one(
+            "SELECT (SELECT sum(wallet) FROM accounts),
+                    (SELECT coalesce(sum(amount), 0) FROM reservations WHERE state = 'granted'),
+                    (SELECT sum(amount) FROM deposits)",
+            &[],
+        )
+        .await
+        .expect("money totals");
+    let (wallets, held, deposited): (Decimal, Decimal, Decimal) =
+        (totals.get(0), totals.get(1), totals.get(2));
+    eprintln!("money: wallets {wallets} + held {held} = deposited {deposited}");
+    assert_eq!(wallets + held, deposited, "money is conserved");
+    assert_eq!(deposited, Decimal::from(100 * users.len() as i64));
+
+    let items = drill.items_db.client().await;
+    let stock = items
+        .query_one(
+            "SELECT sum(initial_stock)::bigint - sum(stock)::bigint FROM items",
+            &[],
+        )
+        .await
+        .expect("stock")
+        .get::<_, i64>(0);
+    assert_eq!(stock as usize, completed.len(), "stock taken = items sold");
+    let slots = drill.slots_db.client().await;
+    let booked: i64 = slots
+        .query_one("SELECT sum(booked)::bigint FROM slots", &[])
+        .await
+        .expect("booked")
+        .get(0);
+    assert_eq!(
+        booked as usize,
+        completed.len(),
+        "slot bookings = completed orders"
+    );
+}

@@ -1,0 +1,158 @@
+//! Real processes for the crash drill: the services' release binaries and a
+//! private redis-server, each on a free port, killable with SIGKILL and
+//! restartable with the same configuration.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A free TCP port on loopback (free when asked; nothing else here takes ports).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The folder holding the workspace's release binaries: the test runs from
+/// `target/release/deps/`.
+pub fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf();
+    for name in ["billing", "items", "slots", "order-api", "mediator"] {
+        assert!(
+            dir.join(name).exists(),
+            "{} is missing: build the binaries first (cargo build --release --bins)",
+            dir.join(name).display()
+        );
+    }
+    dir
+}
+
+/// One process, restartable with the same command line and environment.
+pub struct Process {
+    pub name: String,
+    program: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl Process {
+    pub fn new(name: &str, program: PathBuf, port: u16, log_dir: &Path) -> Self {
+        Self {
+            name: name.to_owned(),
+            program,
+            args: Vec::new(),
+            env: Vec::new(),
+            log: log_dir.join(format!("{name}.log")),
+            child: None,
+            port,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    pub fn start(&mut self) {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("a log file");
+        let err = log.try_clone().expect("a log file");
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("HTTP_HOST", "127.0.0.1")
+            .env("HTTP_PORT", self.port.to_string())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.program.display()));
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Everything it logged, across restarts.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last lines of its log, for a failure message.
+    pub fn log_tail(&self) -> String {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Waits until `GET /ready` answers 200.
+    pub async fn wait_ready(&self) {
+        let client = common::testing::TestClient::default();
+        let url = format!("http://127.0.0.1:{}/ready", self.port);
+        for _ in 0..300 {
+            if let Ok(Ok(response)) = tokio::time::timeout(
+                Duration::from_secs(1),
+                client.try_send(hyper::Method::GET, &url),
+            )
+            .await
+            {
+                if response == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{} never became ready:\n{}", self.name, self.log_tail());
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A private redis-server with an append-only file, so a restart keeps
+/// what it had flushed.
+pub fn redis(dir: &Path, log_dir: &Path) -> Process {
+    let port = free_port();
+    let data = dir.join("redis");
+    std::fs::create_dir_all(&data).expect("redis dir");
+    Process::new("redis", PathBuf::from("redis-server"), port, log_dir)
+        .arg("--bind")
+        .arg("127.0.0.1")
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--dir")
+        .arg(data.display().to_string())
+        .arg("--appendonly")
+        .arg("yes")
+        .arg("--appendfsync")
+        .arg("everysec")
+        .arg("--save")
+        .arg("")
+}

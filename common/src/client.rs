@@ -35,7 +35,13 @@ pub enum CallError {
         service: &'static str,
         timeout: Duration,
     },
-    /// The connection failed before a request was sent or during it.
+    /// No connection could be made: the request was certainly not sent.
+    #[error("{service} refused the connection: {detail}")]
+    Refused {
+        service: &'static str,
+        detail: String,
+    },
+    /// The connection failed while the request was under way.
     #[error("{service} is unreachable: {detail}")]
     Unreachable {
         service: &'static str,
@@ -60,9 +66,23 @@ impl CallError {
     /// A retry may succeed: no answer, or a 5xx.
     pub fn is_transient(&self) -> bool {
         match self {
-            CallError::Timeout { .. } | CallError::Unreachable { .. } => true,
+            CallError::Timeout { .. }
+            | CallError::Refused { .. }
+            | CallError::Unreachable { .. } => true,
             CallError::Status { status, .. } => status.is_server_error(),
             CallError::Decode { .. } => false,
+        }
+    }
+
+    /// The call may have had its effect though no answer came back: only a
+    /// refused connection or a 4xx proves it did not.
+    pub fn maybe_done(&self) -> bool {
+        match self {
+            CallError::Refused { .. } => false,
+            CallError::Status { status, .. } => !status.is_client_error(),
+            CallError::Timeout { .. }
+            | CallError::Unreachable { .. }
+            | CallError::Decode { .. } => true,
         }
     }
 
@@ -70,6 +90,7 @@ impl CallError {
     pub fn service(&self) -> &'static str {
         match self {
             CallError::Timeout { service, .. }
+            | CallError::Refused { service, .. }
             | CallError::Unreachable { service, .. }
             | CallError::Status { service, .. }
             | CallError::Decode { service, .. } => service,
@@ -115,7 +136,7 @@ impl ServiceClient {
             .header("content-type", "application/json")
             .header(SERVICE_TOKEN_HEADER, self.token.expose())
             .body(Body::from(bytes))
-            .map_err(|e| CallError::Unreachable {
+            .map_err(|e| CallError::Refused {
                 service: self.name,
                 detail: format!("bad request: {e}"),
             })?;
@@ -130,6 +151,12 @@ impl ServiceClient {
                 return Err(CallError::Timeout {
                     service: self.name,
                     timeout: self.timeout,
+                })
+            }
+            Ok(Err(err)) if err.is_connect() => {
+                return Err(CallError::Refused {
+                    service: self.name,
+                    detail: err.to_string(),
                 })
             }
             Ok(Err(err)) => {

@@ -57,7 +57,12 @@ pub struct Saga {
 enum Attempt {
     Granted,
     Refused,
-    Unreachable(&'static str),
+    /// Given up at the deadline; `maybe_done` unless every try was refused
+    /// before anything was sent, in which case there is nothing to undo.
+    Unreachable {
+        service: &'static str,
+        maybe_done: bool,
+    },
 }
 
 impl Saga {
@@ -79,12 +84,18 @@ impl Saga {
         }
         let deadline = Instant::now() + self.deadline;
         for (done, step) in Step::ALL.into_iter().enumerate() {
-            let attempted = &Step::ALL[..=done];
-            let reason = match self.reserve(step, &order, deadline, &mut history).await? {
-                Attempt::Granted => continue,
-                Attempt::Refused => step.refusal().to_owned(),
-                Attempt::Unreachable(service) => reasons::unavailable(service),
-            };
+            let (reason, attempted) =
+                match self.reserve(step, &order, deadline, &mut history).await? {
+                    Attempt::Granted => continue,
+                    Attempt::Refused => (step.refusal().to_owned(), &Step::ALL[..=done]),
+                    Attempt::Unreachable {
+                        service,
+                        maybe_done,
+                    } => {
+                        let upto = if maybe_done { done + 1 } else { done };
+                        (reasons::unavailable(service), &Step::ALL[..upto])
+                    }
+                };
             return self.begin_failing(&order, attempted, reason, history).await;
         }
         let steps = &history;
@@ -113,11 +124,13 @@ impl Saga {
         history: &mut Vec<StepRecord>,
     ) -> Result<Attempt, SagaError> {
         let mut backoff = Backoff::new(self.retry_base, self.retry_max);
+        let mut maybe_done = false;
         loop {
             let (outcome, attempt) = match self.participants.reserve(step, order).await {
                 Ok(Reserved::Granted) => ("granted", Attempt::Granted),
                 Ok(Reserved::Refused) => ("refused", Attempt::Refused),
                 Err(err) => {
+                    maybe_done |= err.maybe_done();
                     let delay = backoff.next_delay();
                     if err.is_transient() && Instant::now() + delay < deadline {
                         tracing::warn!(step = step.name(), error = %err, "reserve failed, retrying");
@@ -125,7 +138,14 @@ impl Saga {
                         continue;
                     }
                     tracing::error!(step = step.name(), error = %err, "reserve failed for good");
-                    ("unavailable", Attempt::Unreachable(err.service()))
+                    let service = err.service();
+                    (
+                        "unavailable",
+                        Attempt::Unreachable {
+                            service,
+                            maybe_done,
+                        },
+                    )
                 }
             };
             tracing::info!(step = step.name(), outcome, "reserve");

@@ -1,4 +1,5 @@
 mod concurrency;
+mod faults;
 mod helpers;
 mod idempotency;
 mod orders_api;

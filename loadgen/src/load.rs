@@ -1,0 +1,326 @@
+//! The load itself: users, the open-loop ramp, the closed loop, and what
+//! each stage measured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::api::{Api, User};
+use crate::conservation::{self, Verdict};
+use crate::system::{self, ProcessUse};
+use crate::Plan;
+
+/// One stage's figures. Latencies in milliseconds.
+#[derive(Debug, Serialize)]
+pub struct Stage {
+    pub label: String,
+    pub offered_per_sec: Option<u32>,
+    pub seconds: f64,
+    pub accepted: u64,
+    pub errors: u64,
+    pub accepted_per_sec: f64,
+    pub finished: u64,
+    pub completed: u64,
+    pub sagas_per_sec: f64,
+    pub accept_p50_ms: f64,
+    pub accept_p99_ms: f64,
+    pub accept_p999_ms: f64,
+    pub saga_p50_ms: f64,
+    pub saga_p99_ms: f64,
+    pub commits_per_saga: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub cores: usize,
+    pub date: String,
+    pub stages: Vec<Stage>,
+    pub ceiling_commits_per_sec: f64,
+    pub pgbench_clients: u32,
+    pub best_sagas_per_sec: f64,
+    pub ratio_to_ceiling: f64,
+    pub processes: Vec<ProcessUse>,
+    pub conservation: Verdict,
+}
+
+impl Report {
+    pub fn completed_total(&self) -> u64 {
+        self.stages.iter().map(|s| s.completed).sum()
+    }
+}
+
+const SLOTS: [&str; 11] = [
+    "08:00", "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00", "17:00",
+    "18:00",
+];
+
+pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
+    let api = Api::new(&plan.gateway);
+    let tag = format!("{:x}", rand::random::<u32>());
+    let mut users = Vec::new();
+    for n in 0..plan.users {
+        users.push(api.new_user(&format!("bench_{tag}_{n}"), 1_000_000).await?);
+    }
+    let users = Arc::new(users);
+    eprintln!("{} users ready", users.len());
+    let orders = connect(&format!("{}/orders", plan.pg_url)).await?;
+    let mut stages = Vec::new();
+    for &rate in &plan.rates {
+        let stage = measure(plan, &orders, format!("open {rate}/s"), Some(rate), || {
+            open_loop(&api, &users, rate, plan.stage)
+        })
+        .await?;
+        stages.push(stage);
+    }
+    let stage = measure(
+        plan,
+        &orders,
+        format!("closed x{}", plan.closed_concurrency),
+        None,
+        || closed_loop(&api, &users, plan.closed_concurrency, plan.stage),
+    )
+    .await?;
+    stages.push(stage);
+
+    let best = stages.iter().map(|s| s.sagas_per_sec).fold(0.0, f64::max);
+    Ok(Report {
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        date: today(),
+        ratio_to_ceiling: if plan.ceiling_commits_per_sec > 0.0 {
+            best / plan.ceiling_commits_per_sec
+        } else {
+            0.0
+        },
+        best_sagas_per_sec: best,
+        ceiling_commits_per_sec: plan.ceiling_commits_per_sec,
+        pgbench_clients: plan.pgbench_clients,
+        processes: system::process_use(&plan.pids_dir),
+        conservation: conservation::check(&plan.pg_url).await?,
+        stages,
+    })
+}
+
+/// What a load loop hands back: accept latencies and the accepted ids.
+struct Placed {
+    latency: Histogram<u64>,
+    ids: Vec<i64>,
+    errors: u64,
+    seconds: f64,
+}
+
+async fn measure<F, Fut>(
+    plan: &Plan,
+    orders: &tokio_postgres::Client,
+    label: String,
+    offered: Option<u32>,
+    load: F,
+) -> anyhow::Result<Stage>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Placed>>,
+{
+    let commits_before = system::commits(&plan.pg_url).await?;
+    let placed = load().await?;
+    wait_final(orders, &placed.ids).await?;
+    // PostgreSQL publishes its counters about once a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let commits = system::commits(&plan.pg_url).await? - commits_before;
+    let rows = orders
+        .query(
+            "SELECT status = 'completed', extract(epoch FROM updated_at - created_at)::float8,
+                    extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+             FROM orders WHERE id = ANY($1)",
+            &[&placed.ids],
+        )
+        .await?;
+    let mut saga = Histogram::<u64>::new(3)?;
+    let (mut first, mut last, mut completed) = (f64::MAX, 0.0f64, 0u64);
+    for row in &rows {
+        completed += u64::from(row.get::<_, bool>(0));
+        saga.record((row.get::<_, f64>(1) * 1_000_000.0).max(1.0) as u64)?;
+        first = first.min(row.get(2));
+        last = last.max(row.get(3));
+    }
+    let finished = rows.len() as u64;
+    let span = (last - first).max(1e-3);
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let stage = Stage {
+        label,
+        offered_per_sec: offered,
+        seconds: placed.seconds,
+        accepted: placed.ids.len() as u64,
+        errors: placed.errors,
+        accepted_per_sec: placed.ids.len() as f64 / placed.seconds,
+        finished,
+        completed,
+        sagas_per_sec: finished as f64 / span,
+        accept_p50_ms: ms(&placed.latency, 0.5),
+        accept_p99_ms: ms(&placed.latency, 0.99),
+        accept_p999_ms: ms(&placed.latency, 0.999),
+        saga_p50_ms: ms(&saga, 0.5),
+        saga_p99_ms: ms(&saga, 0.99),
+        commits_per_saga: if finished > 0 {
+            commits as f64 / finished as f64
+        } else {
+            0.0
+        },
+    };
+    eprintln!(
+        "{}: {:.0} accepted/s, {:.0} sagas/s, accept p99 {:.1} ms, saga p99 {:.1} ms, {:.1} commits/saga, {} errors",
+        stage.label, stage.accepted_per_sec, stage.sagas_per_sec, stage.accept_p99_ms, stage.saga_p99_ms, stage.commits_per_saga, stage.errors
+    );
+    Ok(stage)
+}
+
+/// `rate` orders a second for `duration`, each sent at its planned moment
+/// whatever happened to the others; latency counts from that moment.
+async fn open_loop(
+    api: &Api,
+    users: &Arc<Vec<User>>,
+    rate: u32,
+    duration: Duration,
+) -> anyhow::Result<Placed> {
+    let total = (rate as f64 * duration.as_secs_f64()) as usize;
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut calls = JoinSet::new();
+    for i in 0..total {
+        let (api, users) = (api.clone(), users.clone());
+        let intended = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        calls.spawn(async move {
+            tokio::time::sleep_until(intended).await;
+            let user = &users[i % users.len()];
+            let result = api
+                .place(user, (i % 10 + 1) as u32, SLOTS[i % SLOTS.len()])
+                .await;
+            (intended.elapsed(), result)
+        });
+    }
+    collect(calls, start).await
+}
+
+/// `concurrency` users placing orders back to back for `duration`.
+async fn closed_loop(
+    api: &Api,
+    users: &Arc<Vec<User>>,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Placed> {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut workers = JoinSet::new();
+    for w in 0..concurrency {
+        let (api, users) = (api.clone(), users.clone());
+        workers.spawn(async move {
+            let mut done = Vec::new();
+            let mut i = w;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let user = &users[i % users.len()];
+                let result = api
+                    .place(user, (i % 10 + 1) as u32, SLOTS[i % SLOTS.len()])
+                    .await;
+                done.push((sent.elapsed(), result));
+                i += concurrency;
+            }
+            done
+        });
+    }
+    let mut placed = Placed {
+        latency: Histogram::new(3)?,
+        ids: Vec::new(),
+        errors: 0,
+        seconds: 0.0,
+    };
+    while let Some(done) = workers.join_next().await {
+        for (latency, result) in done.context("a load worker panicked")? {
+            record(&mut placed, latency, result)?;
+        }
+    }
+    placed.seconds = start.elapsed().as_secs_f64();
+    Ok(placed)
+}
+
+async fn collect(
+    mut calls: JoinSet<(Duration, anyhow::Result<i64>)>,
+    start: Instant,
+) -> anyhow::Result<Placed> {
+    let mut placed = Placed {
+        latency: Histogram::new(3)?,
+        ids: Vec::new(),
+        errors: 0,
+        seconds: 0.0,
+    };
+    while let Some(call) = calls.join_next().await {
+        let (latency, result) = call.context("a load task panicked")?;
+        record(&mut placed, latency, result)?;
+    }
+    placed.seconds = start.elapsed().as_secs_f64();
+    Ok(placed)
+}
+
+fn record(
+    placed: &mut Placed,
+    latency: Duration,
+    result: anyhow::Result<i64>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(id) => {
+            placed.ids.push(id);
+            placed.latency.record((latency.as_micros() as u64).max(1))?;
+        }
+        Err(err) => {
+            if placed.errors == 0 {
+                eprintln!("first error: {err:#}");
+            }
+            placed.errors += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn wait_final(orders: &tokio_postgres::Client, ids: &[i64]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let pending: i64 = orders
+            .query_one(
+                "SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'pending'",
+                &[&ids],
+            )
+            .await?
+            .get(0);
+        if pending == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{pending} orders still pending after 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+fn today() -> String {
+    std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,95 @@
+//! loadgen: the load benchmark behind `scripts/bench`.
+//!
+//! It signs up its own users (with deposits large enough), then places orders
+//! through the public API: open loop at fixed offered rates (latency measured
+//! from each request's intended start, so a stall is not hidden) and closed
+//! loop flat out. Saga latency comes from the orders database (accepted to
+//! final). After the load it reads the databases' commit counters, the
+//! services' peak memory and CPU time, and checks conservation: a run that
+//! breaks it is a failed run whatever its speed.
+#![forbid(unsafe_code)]
+
+mod api;
+mod conservation;
+mod load;
+mod plot;
+mod report;
+mod system;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// What to run, from the command line (see `usage`).
+pub struct Plan {
+    pub gateway: String,
+    pub pg_url: String,
+    pub pids_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub users: usize,
+    pub rates: Vec<u32>,
+    pub stage: Duration,
+    pub closed_concurrency: usize,
+    pub ceiling_commits_per_sec: f64,
+    pub pgbench_clients: u32,
+}
+
+fn usage() -> &'static str {
+    "loadgen [--quick] [--gateway URL] [--pg URL] [--pids DIR] [--out DIR] \
+     [--ceiling COMMITS_PER_SEC] [--pgbench-clients N]"
+}
+
+fn parse() -> anyhow::Result<Plan> {
+    let mut plan = Plan {
+        gateway: "http://127.0.0.1:8080".into(),
+        pg_url: "postgres://postgres@127.0.0.1:55432".into(),
+        pids_dir: PathBuf::from(".stack/pids"),
+        out_dir: PathBuf::from("bench/results"),
+        users: 40,
+        rates: vec![100, 200, 400, 800],
+        stage: Duration::from_secs(10),
+        closed_concurrency: 64,
+        ceiling_commits_per_sec: 0.0,
+        pgbench_clients: 0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{arg} needs a value; usage: {}", usage()))
+        };
+        match arg.as_str() {
+            "--quick" => {
+                plan.users = 8;
+                plan.rates = vec![50, 100];
+                plan.stage = Duration::from_secs(3);
+                plan.closed_concurrency = 16;
+            }
+            "--gateway" => plan.gateway = value()?,
+            "--pg" => plan.pg_url = value()?,
+            "--pids" => plan.pids_dir = value()?.into(),
+            "--out" => plan.out_dir = value()?.into(),
+            "--ceiling" => plan.ceiling_commits_per_sec = value()?.parse().context("--ceiling")?,
+            "--pgbench-clients" => {
+                plan.pgbench_clients = value()?.parse().context("--pgbench-clients")?
+            }
+            other => bail!("unknown argument {other}; usage: {}", usage()),
+        }
+    }
+    Ok(plan)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let plan = parse()?;
+    let report = load::run(&plan).await?;
+    report::write(&plan, &report)?;
+    if !report.conservation.holds() {
+        bail!("conservation broken: {:?}", report.conservation.problems);
+    }
+    if report.completed_total() == 0 {
+        bail!("no order completed");
+    }
+    Ok(())
+}

@@ -1,210 +1,294 @@
-"""The Helm chart, rendered offline with Helm's own engine (helm-python-sdk).
+"""The Helm chart rendered offline with Helm's own engine (helm-python-sdk,
+no helm binary, no cluster), and the local gateway generated from it.
 
-    chart.py test             lint, render, validate against the Kubernetes
-                              schemas, and check the routes and pod rules
-    chart.py nginx-conf DIR   write DIR/nginx.conf: the local gateway, routing
-                              exactly what the chart's Ingress routes
+    chart.py render [-f VALUES.yaml]...   print the rendered manifests
+    chart.py nginx-conf --prefix DIR --listen HOST:PORT --port SERVICE=PORT...
+                                          print the local gateway's nginx.conf:
+                                          exactly the routes of the rendered
+                                          Ingress, to the services' local ports
 
-The gateway is generated from the rendered Ingress, so the local stack is
-reached the way the cluster is, and the two cannot drift apart.
+The gateway is generated from the Ingress, not written by hand, so the local
+stack is reached exactly the way the cluster is and the two cannot drift
+apart. scripts/chart_test.py proves it on every run.
 """
 
-import os
+import argparse
+import re
 import sys
 from pathlib import Path
 
 import helm_python as helm
-import kubernetes_validate
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 CHART = REPO / "helm"
-HA_VALUES = CHART / "tests" / "values-external-ha.yaml"
-KUBE_VERSION = "1.30.0"
-
-# The public API (SPEC section 2): what the ingress must route, and where.
-PUBLIC = {
-    ("/api/auth/users", "auth"),
-    ("/api/token", "auth"),
-    ("/api/accounts", "billing"),
-    ("/api/orders", "order-api"),
-}
-# Paths that must never be reachable from outside.
-INTERNAL = ["/api/profiles/", "/internal/reservations/1", "/health", "/ready", "/metrics"]
-# Where each service listens in the local stack (same variables as scripts/lib.sh).
-LOCAL_PORTS = {
-    "auth": ("AUTH_PORT", 8001),
-    "billing": ("BILLING_PORT", 8002),
-    "order-api": ("ORDER_API_PORT", 8003),
-    "items": ("ITEMS_PORT", 8004),
-    "slots": ("SLOTS_PORT", 8005),
-    "mediator": ("MEDIATOR_PORT", 8006),
-}
 RELEASE = "shop"
+NAMESPACE = "shop"
+
+# The JSON body of every answer the gateway makes itself (not a service's).
+NOT_FOUND = '{"error":"not found"}'
+
+# libyaml's parser when the wheel has it: several times faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def render(values=None):
-    chart = helm.Chart.load(str(CHART))
-    chart.validate_schema(values or {})
-    rendered = chart.render(values or {}, name=RELEASE, namespace="shop", is_install=True)
+def render(values=None, release=RELEASE, namespace=NAMESPACE):
+    """The chart's manifests (dicts) as `helm install` would send them.
+
+    The values are checked against values.schema.json first, as Helm does;
+    a failure raises helm_python.HelmError with Helm's message. `lookup`
+    finds nothing (no cluster), so generated secrets are new each time.
+    """
+    with helm.Chart.load(str(CHART)) as chart:
+        rendered = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
     docs = []
     for path, text in sorted(rendered.items()):
-        if path.endswith(".txt"):
+        if path.endswith("NOTES.txt"):
             continue
-        docs.extend(doc for doc in yaml.safe_load_all(text) if doc)
+        docs.extend(doc for doc in yaml.load_all(text, Loader=YAML_LOADER) if doc)
     return docs
 
 
+def notes(values=None, release=RELEASE, namespace=NAMESPACE):
+    """The rendered NOTES.txt (what `helm install` prints)."""
+    with helm.Chart.load(str(CHART)) as chart:
+        rendered = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
+    return next((text for path, text in rendered.items() if path.endswith("NOTES.txt")), "")
+
+
+def load_values(paths):
+    """Merged values files, later ones winning (like repeated `helm -f`)."""
+    merged = {}
+    for path in paths:
+        merged = _merge(merged, yaml.safe_load(Path(path).read_text()) or {})
+    return merged
+
+
+def _merge(base, override):
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def service_components(docs):
+    """Service name -> the component (auth, billing, ...) its selector picks."""
+    return {
+        d["metadata"]["name"]: d["spec"].get("selector", {}).get("app.kubernetes.io/component")
+        for d in docs
+        if d["kind"] == "Service"
+    }
+
+
 def ingress_routes(docs):
-    """(path, service) for every Ingress path, the release prefix removed."""
+    """Every Ingress path as (path, pathType, service component).
+
+    The backend is named by its Service; the component comes from that
+    Service's selector, so a route to a Service the chart does not render
+    shows up as component None.
+    """
+    components = service_components(docs)
     routes = set()
     for doc in docs:
         if doc["kind"] != "Ingress":
             continue
-        for rule in doc["spec"]["rules"]:
-            for path in rule["http"]["paths"]:
-                service = path["backend"]["service"]["name"].removeprefix(f"{RELEASE}-")
-                routes.add((path["path"], service))
+        for rule in doc["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path["backend"]["service"]["name"]
+                routes.add((path["path"], path["pathType"], components.get(backend)))
     return routes
 
 
-def nginx_conf(routes, prefix):
-    """An nginx config that routes like ingress-nginx routes `pathType: Prefix`:
-    the path itself and everything below it, nothing else."""
+def ingress_match(routes, path):
+    """The component ingress-nginx sends `path` to, or None (its 404).
+
+    pathType Prefix matches element-wise: /api/token matches /api/token and
+    /api/token/..., never /api/tokens. Exact matches the path alone. The
+    longest match wins.
+    """
+    best = None
+    for route, path_type, service in routes:
+        if path_type == "Exact":
+            matched = path == route
+        else:
+            prefix = route.rstrip("/")
+            matched = path == prefix or path.startswith(prefix + "/")
+        if matched and (best is None or len(route) > len(best[0])):
+            best = (route, service)
+    return best[1] if best else None
+
+
+def nginx_locations(routes):
+    """(nginx location, component) pairs that route like ingress-nginx.
+
+    ingress-nginx itself turns `Prefix /p` into `location = /p` plus
+    `location /p/`, and `Exact /p` into `location = /p`.
+    """
     locations = []
-    for path, service in sorted(routes):
-        var, default = LOCAL_PORTS[service]
-        upstream = f"http://127.0.0.1:{os.environ.get(var, default)}"
-        for location in (f"= {path}", f"{path}/"):
-            locations.append(
-                f"        location {location} {{ proxy_pass {upstream}; }}  # {service}"
-            )
-    port = os.environ.get("GATEWAY_PORT", "8080")
-    body = "\n".join(locations)
-    return f"""# Generated by scripts/chart.py from the chart's Ingress; do not edit.
+    for path, path_type, service in sorted(routes, key=lambda r: (r[0], r[1], str(r[2]))):
+        if service is None:
+            raise ValueError(f"the ingress routes {path} to a Service the chart does not render")
+        if path_type == "Exact":
+            locations.append((f"= {path}", service))
+        elif path_type == "Prefix":
+            prefix = path.rstrip("/")
+            if not prefix:
+                raise ValueError("the ingress routes `/`: every path would be public")
+            locations.append((f"= {prefix}", service))
+            locations.append((f"{prefix}/", service))
+        else:
+            raise ValueError(f"pathType {path_type} of {path} has no portable meaning")
+    return locations
+
+
+def upstream_name(service):
+    return "shop_" + service.replace("-", "_")
+
+
+def nginx_conf(routes, prefix, listen, ports):
+    """The local gateway: nginx on `listen` (HOST:PORT), any Host header,
+    every Ingress route proxied to 127.0.0.1:ports[component], everything
+    else a JSON 404. All its files live under `prefix`."""
+    prefix = Path(prefix)
+    locations = nginx_locations(routes)
+    services = sorted({service for _, service in locations})
+    missing = [s for s in services if s not in ports]
+    if missing:
+        raise ValueError(f"no local port given for {', '.join(missing)} (--port SERVICE=PORT)")
+    upstreams = "\n".join(
+        f"    upstream {upstream_name(s)} {{ server 127.0.0.1:{ports[s]}; keepalive 16; }}"
+        for s in services
+    )
+    body = "\n".join(
+        f"        location {location} {{ proxy_pass http://{upstream_name(service)}; }}"
+        for location, service in locations
+    )
+    # Errors nginx makes itself are JSON too, like the services' errors.
+    errors = {413: "request body too large", 500: "internal error", 502: "bad gateway", 503: "service unavailable",
+              504: "gateway timeout"}
+    error_pages = "\n".join(f"        error_page {code} @error{code};" for code in errors)
+    error_locations = "\n".join(
+        f"        location @error{code} {{ default_type application/json; "
+        f"return {code} '{{\"error\":\"{message}\"}}'; }}"
+        for code, message in errors.items()
+    )
+    return f"""# Generated by scripts/gateway (scripts/chart.py) from the Ingress of the
+# rendered Helm chart; do not edit: it is rewritten on every `gateway up`.
+# Routes like ingress-nginx does: only the public API, on one port, whatever
+# the Host header; anything else is a JSON 404.
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     access_log {prefix}/access.log;
+    # Own temp paths: the system nginx's are neither used nor needed.
     client_body_temp_path {prefix}/tmp/body;
     proxy_temp_path {prefix}/tmp/proxy;
     fastcgi_temp_path {prefix}/tmp/fastcgi;
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
-    client_max_body_size 64k;
+    server_tokens off;
+    # ingress-nginx's defaults, so both behave alike.
+    client_max_body_size 1m;
+    # Bodies and responses stay in memory, never in temp files: nothing
+    # depends on what the workers (`nobody` when started as root) may write.
+    client_body_buffer_size 1m;
+    proxy_max_temp_file_size 0;
+    proxy_connect_timeout 5s;
+    proxy_read_timeout 60s;
+    proxy_send_timeout 60s;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
-    proxy_set_header Host $host;
+    # The client's Host, port included, like ingress-nginx; `$host` when
+    # the client sent none (HTTP/1.0), since HTTP/1.1 upstreams need one.
+    map $http_host $gateway_host {{ "" $host; default $http_host; }}
+    proxy_set_header Host $gateway_host;
+    proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    upstream_keepalive_placeholder_off;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Host $gateway_host;
+    proxy_intercept_errors off;
+{upstreams}
     server {{
-        listen 127.0.0.1:{port} default_server;
+        listen {listen} default_server;
         server_name _;
+{error_pages}
 {body}
         location / {{
             default_type application/json;
-            return 404 '{{"error":"not found"}}';
+            return 404 '{NOT_FOUND}';
         }}
+{error_locations}
     }}
 }}
-""".replace("    upstream_keepalive_placeholder_off;\n", "")
+"""
 
 
-def nginx_routes(conf):
-    """(path, service) routed by a generated nginx config."""
+_LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{\s*proxy_pass\s+http://(\w+)\s*;")
+_UPSTREAM = re.compile(r"upstream\s+(\w+)\s*\{\s*server\s+127\.0\.0\.1:(\d+)\s*;")
+
+
+def nginx_routes(conf, ports):
+    """Read back what a generated nginx.conf routes, as (path, pathType,
+    component), independently of how it was generated: every proxying
+    location, through its upstream's port, to the service on that port.
+    A `= /p` and `/p/` pair is Prefix /p; a lone `= /p` is Exact; a lone
+    `/p/` has no Ingress equivalent and is reported as pathType "nginx"."""
+    by_port = {str(port): service for service, port in ports.items()}
+    upstreams = {name: by_port.get(port, f"port {port}") for name, port in _UPSTREAM.findall(conf)}
+    exact, prefixes = {}, {}
+    for equals, path, upstream in _LOCATION.findall(conf):
+        service = upstreams.get(upstream, f"upstream {upstream}")
+        if equals:
+            exact[path] = service
+        else:
+            prefixes[path] = service
     routes = set()
-    for line in conf.splitlines():
-        line = line.strip()
-        if line.startswith("location =") and "proxy_pass" in line:
-            path = line.split()[2]
-            routes.add((path, line.rsplit("# ", 1)[1]))
+    for path, service in exact.items():
+        if prefixes.get(path + "/") == service:
+            routes.add((path, "Prefix", service))
+        else:
+            routes.add((path, "Exact", service))
+    for path, service in prefixes.items():
+        base = path.rstrip("/")
+        if exact.get(base) != service:
+            routes.add((path, "nginx", service))
     return routes
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}{': ' + str(detail) if detail else ''}")
+def _port_arg(text):
+    service, _, port = text.partition("=")
+    if not service or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected SERVICE=PORT, got {text!r}")
+    return service, int(port)
 
 
-def test():
-    checks = Checks()
-    ha_values = yaml.safe_load(HA_VALUES.read_text())
-    for label, values in (("default values", None), ("external HA values", ha_values)):
-        report = helm.lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSION}")
-        problems = [m for m in report.get("messages", []) if m.get("severity", 0) >= 2]
-        checks.check(f"helm lint --strict ({label})", not problems and not report.get("errors"), problems or report.get("errors"))
-        docs = render(values)
-        invalid = []
-        for doc in docs:
-            try:
-                kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
-            except kubernetes_validate.ValidationError as err:
-                invalid.append(f"{doc['kind']}/{doc['metadata']['name']}: {err.message}")
-        checks.check(f"{len(docs)} manifests valid for Kubernetes {KUBE_VERSION} ({label})", not invalid, invalid)
-        routes = ingress_routes(docs)
-        checks.check(f"the ingress routes exactly the public paths ({label})", routes == PUBLIC, routes ^ PUBLIC)
-        leaked = [p for p in INTERNAL for (route, _) in routes if p == route or p.startswith(route + "/")]
-        checks.check(f"no internal path is routed ({label})", not leaked, leaked)
-        ingresses = [d for d in docs if d["kind"] == "Ingress"]
-        checks.check(
-            f"ingress class nginx ({label})",
-            all(i["spec"].get("ingressClassName") == "nginx" for i in ingresses) and ingresses,
-        )
-        deployments = [d for d in docs if d["kind"] == "Deployment"]
-        names = sorted(d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments)
-        checks.check(f"a Deployment per service ({label})", names == sorted(LOCAL_PORTS), names)
-        bad_pods = []
-        for deployment in deployments:
-            pod = deployment["spec"]["template"]["spec"]
-            for container in pod["containers"]:
-                secure = pod.get("securityContext", {}).get("runAsNonRoot") and container.get("securityContext", {}).get("allowPrivilegeEscalation") is False
-                probed = container.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/ready" and container.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/health"
-                limited = "limits" in container.get("resources", {})
-                if not (secure and probed and limited):
-                    bad_pods.append(deployment["metadata"]["name"])
-        checks.check(f"non-root, probed on /ready and /health, with limits ({label})", not bad_pods, bad_pods)
-        if values is None:
-            replicas = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d["spec"]["replicas"] for d in deployments}
-            checks.check("the mediator runs 2 replicas by default", replicas.get("mediator") == 2, replicas)
-            kinds = {d["kind"] for d in docs}
-            checks.check("in-chart PostgreSQL and Redis by default", "StatefulSet" in kinds, kinds)
-            checks.check("secrets generated when none are brought", any(d["kind"] == "Secret" for d in docs))
-            conf = nginx_conf(routes, "/tmp/gateway")
-            checks.check("the local gateway routes what the ingress routes", nginx_routes(conf) == routes, nginx_routes(conf) ^ routes)
-        else:
-            kinds = sorted({d["kind"] for d in docs})
-            checks.check("external database and Redis: no StatefulSet, no generated Secret", "StatefulSet" not in kinds and "Secret" not in kinds, kinds)
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("render", help="print the rendered manifests")
+    show.add_argument("-f", "--values", action="append", default=[], help="a values file (repeatable)")
+    gateway = commands.add_parser("nginx-conf", help="print the local gateway's nginx.conf")
+    gateway.add_argument("--prefix", required=True, help="the folder of its pid, logs and temp files")
+    gateway.add_argument("--listen", required=True, help="HOST:PORT")
+    gateway.add_argument("--port", type=_port_arg, action="append", default=[], metavar="SERVICE=PORT",
+                         help="where a service listens locally (repeatable)")
+    args = parser.parse_args(argv)
     try:
-        render({"config": {"bcryptCost": 99}})
-        checks.check("values.schema.json refuses bad values", False, "bcryptCost 99 was accepted")
-    except helm.HelmError:
-        checks.check("values.schema.json refuses bad values", True)
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
-
-
-def write_nginx_conf(directory):
-    directory = Path(directory)
-    (directory / "tmp").mkdir(parents=True, exist_ok=True)
-    conf = nginx_conf(ingress_routes(render()), directory)
-    (directory / "nginx.conf").write_text(conf)
+        if args.command == "render":
+            print(yaml.safe_dump_all(render(load_values(args.values)), sort_keys=False), end="")
+        else:
+            routes = ingress_routes(render())
+            print(nginx_conf(routes, args.prefix, args.listen, dict(args.port)), end="")
+    except (helm.HelmError, ValueError, KeyError) as err:
+        print(f"chart.py: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["test"]:
-        sys.exit(test())
-    if sys.argv[1:2] == ["nginx-conf"] and len(sys.argv) == 3:
-        sys.exit(write_nginx_conf(sys.argv[2]))
-    print(__doc__)
-    sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

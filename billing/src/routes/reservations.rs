@@ -16,9 +16,14 @@ use warp::reply::Response;
 /// The debit is one conditional UPDATE: a wallet that cannot pay is not
 /// touched, and concurrent debits queue on the row lock.
 static LEDGER: Ledger = Ledger {
-    claim: "INSERT INTO reservations (order_id, state, username, amount)
-            VALUES ($1, 'refused', $2, $3) ON CONFLICT (order_id) DO NOTHING",
-    take: "UPDATE accounts SET wallet = wallet - $2 WHERE username = $1 AND wallet >= $2",
+    reserve: "WITH taken AS (
+                  UPDATE accounts SET wallet = wallet - $3
+                  WHERE username = $2 AND wallet >= $3 RETURNING 1
+              )
+              INSERT INTO reservations (order_id, state, username, amount)
+              SELECT $1, CASE WHEN EXISTS (SELECT FROM taken) THEN 'granted' ELSE 'refused' END,
+                     $2, $3
+              RETURNING state",
     give_back: "UPDATE accounts a SET wallet = a.wallet + r.amount
                 FROM reservations r WHERE r.order_id = $1 AND a.username = r.username",
 };

@@ -13,9 +13,12 @@ use warp::reply::Response;
 
 /// An unknown item matches no row, so it is refused like an empty shelf.
 static LEDGER: Ledger = Ledger {
-    claim: "INSERT INTO reservations (order_id, state, item_id)
-            VALUES ($1, 'refused', $2) ON CONFLICT (order_id) DO NOTHING",
-    take: "UPDATE items SET stock = stock - 1 WHERE id = $1 AND stock > 0",
+    reserve: "WITH taken AS (
+                  UPDATE items SET stock = stock - 1 WHERE id = $2 AND stock > 0 RETURNING 1
+              )
+              INSERT INTO reservations (order_id, state, item_id)
+              SELECT $1, CASE WHEN EXISTS (SELECT FROM taken) THEN 'granted' ELSE 'refused' END, $2
+              RETURNING state",
     give_back: "UPDATE items i SET stock = i.stock + 1
                 FROM reservations r WHERE r.order_id = $1 AND i.id = r.item_id",
 };

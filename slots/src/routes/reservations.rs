@@ -14,9 +14,13 @@ use warp::reply::Response;
 
 /// A slot that is not open matches no row, so it is refused like a full one.
 static LEDGER: Ledger = Ledger {
-    claim: "INSERT INTO reservations (order_id, state, slot)
-            VALUES ($1, 'refused', $2) ON CONFLICT (order_id) DO NOTHING",
-    take: "UPDATE slots SET booked = booked + 1 WHERE slot = $1 AND booked < capacity",
+    reserve: "WITH taken AS (
+                  UPDATE slots SET booked = booked + 1
+                  WHERE slot = $2 AND booked < capacity RETURNING 1
+              )
+              INSERT INTO reservations (order_id, state, slot)
+              SELECT $1, CASE WHEN EXISTS (SELECT FROM taken) THEN 'granted' ELSE 'refused' END, $2
+              RETURNING state",
     give_back: "UPDATE slots s SET booked = s.booked - 1
                 FROM reservations r WHERE r.order_id = $1 AND s.slot = r.slot",
 };

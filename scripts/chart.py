@@ -158,8 +158,11 @@ def nginx_conf(routes, prefix, listen, ports):
     missing = [s for s in services if s not in ports]
     if missing:
         raise ValueError(f"no local port given for {', '.join(missing)} (--port SERVICE=PORT)")
+    # Idle upstream connections kept per worker: ingress-nginx's default,
+    # so that a burst of clients does not open and close a connection per
+    # request.
     upstreams = "\n".join(
-        f"    upstream {upstream_name(s)} {{ server 127.0.0.1:{ports[s]}; keepalive 16; }}"
+        f"    upstream {upstream_name(s)} {{ server 127.0.0.1:{ports[s]}; keepalive 320; }}"
         for s in services
     )
     body = "\n".join(
@@ -182,9 +185,13 @@ def nginx_conf(routes, prefix, listen, ports):
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
+# A client and an upstream connection per request in flight: room for a few
+# thousand concurrent requests (ingress-nginx allows 16384).
+worker_rlimit_nofile 20000;
+events {{ worker_connections 8192; }}
 http {{
-    access_log {prefix}/access.log;
+    # Buffered: one write per 64 KiB or per second, not one per request.
+    access_log {prefix}/access.log combined buffer=64k flush=1s;
     # Own temp paths: the system nginx's are neither used nor needed.
     client_body_temp_path {prefix}/tmp/body;
     proxy_temp_path {prefix}/tmp/proxy;

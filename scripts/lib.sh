@@ -67,6 +67,10 @@ stack_env_for() {
   echo "HTTP_PORT=$(service_port "$name")"
   echo "SERVICE_TOKEN=$(cat "$STACK_DIR/service_token")"
   echo "RUST_LOG=${RUST_LOG:-info}"
+  # Six services share the machine's cores with PostgreSQL, which needs
+  # most of them: one runtime worker each measured ~15% more sagas/s on
+  # two cores than one worker per core per service (scripts/bench).
+  echo "TOKIO_WORKER_THREADS=${TOKIO_WORKER_THREADS:-1}"
   case $name in
     auth)
       echo "DATABASE_URL=$PG_URL/auth"

@@ -69,7 +69,7 @@ impl Saga {
     /// Drives order `order_id` to `completed` or `failed`.
     pub async fn run(self: &Arc<Self>, order_id: i64) -> Result<Finished, SagaError> {
         let order = self
-            .persist(|conn| async move { store::load(&**conn, order_id).await })
+            .persist(|conn| async move { store::load(&conn, order_id).await })
             .await?;
         let Some(order) = order else {
             return Ok(Finished::Missing);
@@ -100,7 +100,7 @@ impl Saga {
         }
         let steps = &history;
         let completed = self
-            .persist(|mut conn| async move { store::complete(&mut conn, order_id, steps).await })
+            .persist(|conn| async move { store::complete(&conn, order_id, steps).await })
             .await?;
         if completed {
             return Ok(Finished::Completed);
@@ -165,7 +165,7 @@ impl Saga {
         let id = order.id;
         let wanted = reason.as_str();
         let marked = self
-            .persist(|conn| async move { store::begin_failing(&**conn, id, wanted).await })
+            .persist(|conn| async move { store::begin_failing(&conn, id, wanted).await })
             .await?;
         match marked {
             Failing::Compensate(reason) => self.fail(order, attempted, reason, history).await,
@@ -186,7 +186,7 @@ impl Saga {
             history.push(record(step, "cancel", &outcome));
         }
         let (id, steps) = (order.id, &history);
-        self.persist(|mut conn| async move { store::fail(&mut conn, id, steps).await })
+        self.persist(|conn| async move { store::fail(&conn, id, steps).await })
             .await?;
         Ok(Finished::Failed(reason))
     }

@@ -54,7 +54,7 @@ pub async fn sweep(
         }
         let candidates = match pool.get().await {
             Ok(conn) => {
-                order_api::store::pending_older_than(&**conn, age.as_millis() as i64, 1000).await
+                order_api::store::pending_older_than(&conn, age.as_millis() as i64, 1000).await
             }
             Err(err) => {
                 tracing::warn!(error = %err, "sweep skipped: no database");

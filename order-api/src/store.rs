@@ -1,13 +1,22 @@
 //! The SQL for orders, used by the API and by the mediator. Every query
 //! about a user's orders takes the owner, so none can leak another's.
+//!
+//! Every statement is prepared once per connection (`prepare_cached`): an
+//! unprepared one costs an extra round trip and a parse on every call, and
+//! these run several times per order.
 
 use common::money::Amount;
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 use crate::orders::{Details, Order, Status, StepRecord};
 
-const COLUMNS: &str =
-    "id, username, amount, item, slot, status, reason, idempotency_key, created_at, updated_at";
+/// The columns `Order::from_row` reads, for `concat!` into the queries.
+macro_rules! columns {
+    () => {
+        "id, username, amount, item, slot, status, reason, idempotency_key, created_at, updated_at"
+    };
+}
 
 /// A store error: the database's, or a row that does not parse.
 #[derive(Debug)]
@@ -61,20 +70,20 @@ pub async fn insert(
     details: &Details,
     idempotency_key: Option<&str>,
 ) -> Result<Option<Order>, StoreError> {
-    let sql = format!(
+    let sql = concat!(
         "INSERT INTO orders (username, amount, item, slot, idempotency_key)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (username, idempotency_key) DO NOTHING
-         RETURNING {COLUMNS}"
+         RETURNING ",
+        columns!()
     );
     let item = details.item.get();
-    let row = db
-        .query_opt(
-            &sql,
-            &[&owner, &amount, &item, &details.slot, &idempotency_key],
-        )
-        .await?;
-    parse_one(row)
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&owner, &amount, &item, &details.slot, &idempotency_key];
+    parse_one(
+        db.query_opt(&db.prepare_cached(sql).await?, &params)
+            .await?,
+    )
 }
 
 /// The owner's order made with this idempotency key.
@@ -83,8 +92,15 @@ pub async fn find_by_key(
     owner: &str,
     key: &str,
 ) -> Result<Option<Order>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE username = $1 AND idempotency_key = $2");
-    parse_one(db.query_opt(&sql, &[&owner, &key]).await?)
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM orders WHERE username = $1 AND idempotency_key = $2"
+    );
+    parse_one(
+        db.query_opt(&db.prepare_cached(sql).await?, &[&owner, &key])
+            .await?,
+    )
 }
 
 /// The owner's order `id`; `None` if there is none or it is someone else's.
@@ -93,8 +109,15 @@ pub async fn find_owned(
     owner: &str,
     id: i64,
 ) -> Result<Option<Order>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1 AND username = $2");
-    parse_one(db.query_opt(&sql, &[&id, &owner]).await?)
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM orders WHERE id = $1 AND username = $2"
+    );
+    parse_one(
+        db.query_opt(&db.prepare_cached(sql).await?, &[&id, &owner])
+            .await?,
+    )
 }
 
 /// A page of the owner's orders: the newest `limit` after skipping the
@@ -106,25 +129,23 @@ pub async fn list_owned(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Order>, StoreError> {
-    let sql = format!(
-        "SELECT * FROM (
-             SELECT {COLUMNS} FROM orders
+    let sql = concat!(
+        "SELECT * FROM (SELECT ",
+        columns!(),
+        " FROM orders
              WHERE username = $1 AND ($2::text IS NULL OR status = $2)
              ORDER BY id DESC LIMIT $3 OFFSET $4
          ) AS page ORDER BY id"
     );
     let status = status.map(Status::as_str);
-    parse(db.query(&sql, &[&owner, &status, &limit, &offset]).await?)
+    let params: [&(dyn ToSql + Sync); 4] = [&owner, &status, &limit, &offset];
+    parse(db.query(&db.prepare_cached(sql).await?, &params).await?)
 }
 
 /// The saga history of order `id`, in the order it happened.
 pub async fn history(db: &impl GenericClient, id: i64) -> Result<Vec<StepRecord>, StoreError> {
-    let rows = db
-        .query(
-            "SELECT step, action, outcome, at FROM saga_steps WHERE order_id = $1 ORDER BY id",
-            &[&id],
-        )
-        .await?;
+    let sql = "SELECT step, action, outcome, at FROM saga_steps WHERE order_id = $1 ORDER BY id";
+    let rows = db.query(&db.prepare_cached(sql).await?, &[&id]).await?;
     Ok(rows
         .iter()
         .map(|row| StepRecord {
@@ -138,8 +159,8 @@ pub async fn history(db: &impl GenericClient, id: i64) -> Result<Vec<StepRecord>
 
 /// Order `id`, whoever owns it (for the mediator).
 pub async fn load(db: &impl GenericClient, id: i64) -> Result<Option<Order>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
-    parse_one(db.query_opt(&sql, &[&id]).await?)
+    let sql = concat!("SELECT ", columns!(), " FROM orders WHERE id = $1");
+    parse_one(db.query_opt(&db.prepare_cached(sql).await?, &[&id]).await?)
 }
 
 /// Pending orders older than `age_ms`, oldest first: candidates for the
@@ -149,13 +170,11 @@ pub async fn pending_older_than(
     age_ms: i64,
     limit: i64,
 ) -> Result<Vec<i64>, StoreError> {
+    let sql = "SELECT id FROM orders
+               WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
+               ORDER BY created_at LIMIT $2";
     let rows = db
-        .query(
-            "SELECT id FROM orders
-             WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
-             ORDER BY created_at LIMIT $2",
-            &[&age_ms, &limit],
-        )
+        .query(&db.prepare_cached(sql).await?, &[&age_ms, &limit])
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
@@ -178,16 +197,14 @@ pub async fn begin_failing(
     id: i64,
     reason: &str,
 ) -> Result<Failing, StoreError> {
+    let sql = "WITH marked AS (
+                   UPDATE orders SET reason = $2, updated_at = now()
+                   WHERE id = $1 AND status = 'pending' AND reason IS NULL
+                   RETURNING reason
+               )
+               SELECT (SELECT reason FROM marked), status, reason FROM orders WHERE id = $1";
     let row = db
-        .query_one(
-            "WITH marked AS (
-                 UPDATE orders SET reason = $2, updated_at = now()
-                 WHERE id = $1 AND status = 'pending' AND reason IS NULL
-                 RETURNING reason
-             )
-             SELECT (SELECT reason FROM marked), status, reason FROM orders WHERE id = $1",
-            &[&id, &reason],
-        )
+        .query_one(&db.prepare_cached(sql).await?, &[&id, &reason])
         .await?;
     let (marked, status, existing): (Option<String>, String, Option<String>) =
         (row.get(0), row.get(1), row.get(2));
@@ -199,64 +216,65 @@ pub async fn begin_failing(
     })
 }
 
+/// One statement that moves a pending order to its final status and, only
+/// if it did, appends the run's history: `$1` the order id, `$2..$5` the
+/// steps' columns as arrays. Answers how many orders it changed (0 or 1).
+macro_rules! finish {
+    ($final_status:literal, $still_pending:literal) => {
+        concat!(
+            "WITH done AS (
+                 UPDATE orders SET status = '",
+            $final_status,
+            "', updated_at = now()
+                 WHERE id = $1 AND status = 'pending' AND ",
+            $still_pending,
+            " RETURNING id
+             ), history AS (
+                 INSERT INTO saga_steps (order_id, step, action, outcome, at)
+                 SELECT done.id, s.*
+                 FROM done, unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS s
+             )
+             SELECT count(*) FROM done"
+        )
+    };
+}
+
 /// Completes a pending order that no run has begun failing, with its
-/// history, in one transaction. `false` if it could not (failing or final).
+/// history, in one statement. `false` if it could not (failing or final).
 pub async fn complete(
-    db: &mut deadpool_postgres::Client,
+    db: &impl GenericClient,
     id: i64,
     steps: &[StepRecord],
 ) -> Result<bool, StoreError> {
-    finish(
-        db,
-        id,
-        "UPDATE orders SET status = 'completed', updated_at = now()
-         WHERE id = $1 AND status = 'pending' AND reason IS NULL",
-        steps,
-    )
-    .await
+    finish(db, id, finish!("completed", "reason IS NULL"), steps).await
 }
 
 /// Fails a pending order (its reason set by `begin_failing`), with its
-/// history, in one transaction. `false` if it was already final.
+/// history, in one statement. `false` if it was already final.
 pub async fn fail(
-    db: &mut deadpool_postgres::Client,
+    db: &impl GenericClient,
     id: i64,
     steps: &[StepRecord],
 ) -> Result<bool, StoreError> {
-    finish(
-        db,
-        id,
-        "UPDATE orders SET status = 'failed', updated_at = now()
-         WHERE id = $1 AND status = 'pending' AND reason IS NOT NULL",
-        steps,
-    )
-    .await
+    finish(db, id, finish!("failed", "reason IS NOT NULL"), steps).await
 }
 
 async fn finish(
-    db: &mut deadpool_postgres::Client,
+    db: &impl GenericClient,
     id: i64,
-    transition: &str,
+    sql: &str,
     steps: &[StepRecord],
 ) -> Result<bool, StoreError> {
-    let tx = db.transaction().await?;
-    let changed = tx.execute(transition, &[&id]).await? == 1;
-    if changed && !steps.is_empty() {
-        let column = |f: fn(&StepRecord) -> &str| steps.iter().map(f).collect::<Vec<_>>();
-        let at: Vec<_> = steps.iter().map(|s| s.at).collect();
-        tx.execute(
-            "INSERT INTO saga_steps (order_id, step, action, outcome, at)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[])",
-            &[
-                &id,
-                &column(|s| &s.step),
-                &column(|s| &s.action),
-                &column(|s| &s.outcome),
-                &at,
-            ],
-        )
+    let column = |f: fn(&StepRecord) -> &str| steps.iter().map(f).collect::<Vec<_>>();
+    let at: Vec<_> = steps.iter().map(|s| s.at).collect();
+    let (step, action, outcome) = (
+        column(|s| &s.step),
+        column(|s| &s.action),
+        column(|s| &s.outcome),
+    );
+    let params: [&(dyn ToSql + Sync); 5] = [&id, &step, &action, &outcome, &at];
+    let row = db
+        .query_one(&db.prepare_cached(sql).await?, &params)
         .await?;
-    }
-    tx.commit().await?;
-    Ok(changed)
+    Ok(row.get::<_, i64>(0) == 1)
 }

@@ -25,10 +25,10 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 
 async fn handle(id: i64, claims: Claims, context: Arc<Context>) -> Result<Response, ApiError> {
     let conn = context.pool.get().await?;
-    let order = store::find_owned(&**conn, claims.username(), id)
+    let order = store::find_owned(&conn, claims.username(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
-    let history = store::history(&**conn, id).await?;
+    let history = store::history(&conn, id).await?;
     Ok(json_reply(
         &OrderWithHistory { order, history },
         StatusCode::OK,

@@ -47,6 +47,6 @@ async fn handle(claims: Claims, query: Query, context: Arc<Context>) -> Result<R
         return Err(ApiError::bad_request("offset must not be negative").with_field("offset"));
     }
     let conn = context.pool.get().await?;
-    let orders = store::list_owned(&**conn, claims.username(), query.status, limit, offset).await?;
+    let orders = store::list_owned(&conn, claims.username(), query.status, limit, offset).await?;
     Ok(json_reply(&orders, StatusCode::OK))
 }

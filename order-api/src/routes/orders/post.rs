@@ -51,7 +51,7 @@ async fn handle(
     }
     let owner = claims.username();
     let conn = context.pool.get().await?;
-    let inserted = store::insert(&**conn, owner, new.amount, &new.details, key.as_deref()).await?;
+    let inserted = store::insert(&conn, owner, new.amount, &new.details, key.as_deref()).await?;
     let order = match (inserted, key.as_deref()) {
         (Some(order), _) => {
             queue(&context, &order).await;
@@ -77,7 +77,7 @@ async fn handle(
 /// The order an earlier request with this key created; 409 if this request
 /// is not the same one.
 async fn replay(
-    db: &tokio_postgres::Client,
+    db: &deadpool_postgres::Client,
     owner: &str,
     key: &str,
     new: &NewOrder,

@@ -60,13 +60,24 @@ pub async fn connect(url: &str) -> RedisResult<ConnectionManager> {
 
 /// `connect`, waiting up to 30 s for a Redis that is starting or restarting.
 pub async fn connect_patiently(url: &str) -> RedisResult<ConnectionManager> {
-    let mut attempt = 0;
+    patiently("connect", || connect(url)).await
+}
+
+/// Runs `attempt` until it succeeds, for up to 30 s: a Redis that was just
+/// started refuses connections, and then answers `LOADING` to every command
+/// until it has read its append-only file back.
+async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> RedisResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = RedisResult<T>>,
+{
+    let mut tries = 0;
     loop {
-        match connect(url).await {
-            Ok(conn) => return Ok(conn),
-            Err(err) if attempt < 30 => {
-                attempt += 1;
-                tracing::warn!(error = %err, attempt, "redis not ready, retrying");
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(err) if tries < 30 => {
+                tries += 1;
+                tracing::warn!(error = %err, attempt = tries, "redis not ready ({what}), retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(err) => return Err(err),
@@ -175,7 +186,7 @@ impl Consumer {
             rand::random::<u32>()
         );
         let handle = ConsumerHandle { id, keys, conn };
-        handle.heartbeat().await?;
+        patiently("register", || handle.heartbeat()).await?;
         Ok(Self {
             handle,
             url: url.to_owned(),

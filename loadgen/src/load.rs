@@ -60,6 +60,7 @@ const SLOTS: [&str; 11] = [
 ];
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
+    let processes_before = system::process_use(&plan.pids_dir);
     let api = Api::new(&plan.gateway);
     let tag = format!("{:x}", rand::random::<u32>());
     let mut users = Vec::new();
@@ -101,7 +102,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         best_sagas_per_sec: best,
         ceiling_commits_per_sec: plan.ceiling_commits_per_sec,
         pgbench_clients: plan.pgbench_clients,
-        processes: system::process_use(&plan.pids_dir),
+        processes: system::used_since(&processes_before, system::process_use(&plan.pids_dir)),
         conservation: conservation::check(&plan.pg_url).await?,
         stages,
     })

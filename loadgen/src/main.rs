@@ -47,7 +47,7 @@ fn parse() -> anyhow::Result<Plan> {
         pids_dir: PathBuf::from(".stack/pids"),
         out_dir: PathBuf::from("bench/results"),
         users: 40,
-        rates: vec![100, 200, 400, 800],
+        rates: vec![100, 200, 300, 400, 800],
         stage: Duration::from_secs(10),
         closed_concurrency: 64,
         ceiling_commits_per_sec: 0.0,

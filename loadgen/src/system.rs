@@ -8,12 +8,14 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessUse {
     pub service: String,
+    pub pid: String,
+    /// Since the process started: the kernel keeps no other peak.
     pub peak_rss_mb: f64,
     pub cpu_seconds: f64,
 }
 
-/// Peak RSS (VmHWM) and user+system CPU seconds of every service whose pid
-/// file is in `pids_dir`.
+/// Peak RSS (VmHWM) and user+system CPU seconds so far of every service
+/// whose pid file is in `pids_dir`.
 pub fn process_use(pids_dir: &Path) -> Vec<ProcessUse> {
     let ticks = 100.0; // USER_HZ on Linux
     let mut out = Vec::new();
@@ -50,6 +52,7 @@ pub fn process_use(pids_dir: &Path) -> Vec<ProcessUse> {
         if hwm_kb > 0.0 {
             out.push(ProcessUse {
                 service,
+                pid,
                 peak_rss_mb: hwm_kb / 1024.0,
                 cpu_seconds: (cpu(11) + cpu(12)) / ticks,
             });
@@ -57,6 +60,17 @@ pub fn process_use(pids_dir: &Path) -> Vec<ProcessUse> {
     }
     out.sort_by(|a, b| a.service.cmp(&b.service));
     out
+}
+
+/// `now`, with CPU seconds counted from `before` for the processes that
+/// were already running then (the stack may have served earlier runs).
+pub fn used_since(before: &[ProcessUse], mut now: Vec<ProcessUse>) -> Vec<ProcessUse> {
+    for process in &mut now {
+        if let Some(earlier) = before.iter().find(|b| b.pid == process.pid) {
+            process.cpu_seconds -= earlier.cpu_seconds;
+        }
+    }
+    now
 }
 
 /// Commits so far in the services' databases.

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{GenericClient, Pool};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -89,11 +89,7 @@ pub async fn reserve(
     match conn.query_one(&statement, &params).await {
         Ok(row) => Ok(outcome_of(row.get(0))),
         Err(err) if err.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-            let select = conn
-                .prepare_cached("SELECT state FROM reservations WHERE order_id = $1")
-                .await?;
-            let row = conn.query_one(&select, &[&order_id]).await?;
-            Ok(outcome_of(row.get(0)))
+            Ok(outcome_of(&stored_state(&conn, order_id).await?))
         }
         Err(err) => Err(err.into()),
     }
@@ -143,14 +139,11 @@ pub async fn cancel(pool: &Pool, ledger: &Ledger, order_id: i64) -> Result<Cance
     Ok(outcome)
 }
 
-async fn stored_state(
-    tx: &deadpool_postgres::Transaction<'_>,
-    order_id: i64,
-) -> Result<String, ApiError> {
-    let select = tx
+async fn stored_state(db: &impl GenericClient, order_id: i64) -> Result<String, ApiError> {
+    let select = db
         .prepare_cached("SELECT state FROM reservations WHERE order_id = $1")
         .await?;
-    let row = tx.query_one(&select, &[&order_id]).await?;
+    let row = db.query_one(&select, &[&order_id]).await?;
     Ok(row.get(0))
 }
 

@@ -57,7 +57,13 @@ fn parse(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Order>, StoreError> {
         .collect()
 }
 
-fn parse_one(row: Option<tokio_postgres::Row>) -> Result<Option<Order>, StoreError> {
+/// The one order (or none) that a prepared `sql` finds.
+async fn fetch_one(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Order>, StoreError> {
+    let row = db.query_opt(&db.prepare_cached(sql).await?, params).await?;
     Ok(parse(row.into_iter().collect())?.pop())
 }
 
@@ -80,10 +86,7 @@ pub async fn insert(
     let item = details.item.get();
     let params: [&(dyn ToSql + Sync); 5] =
         [&owner, &amount, &item, &details.slot, &idempotency_key];
-    parse_one(
-        db.query_opt(&db.prepare_cached(sql).await?, &params)
-            .await?,
-    )
+    fetch_one(db, sql, &params).await
 }
 
 /// The owner's order made with this idempotency key.
@@ -97,10 +100,7 @@ pub async fn find_by_key(
         columns!(),
         " FROM orders WHERE username = $1 AND idempotency_key = $2"
     );
-    parse_one(
-        db.query_opt(&db.prepare_cached(sql).await?, &[&owner, &key])
-            .await?,
-    )
+    fetch_one(db, sql, &[&owner, &key]).await
 }
 
 /// The owner's order `id`; `None` if there is none or it is someone else's.
@@ -114,10 +114,7 @@ pub async fn find_owned(
         columns!(),
         " FROM orders WHERE id = $1 AND username = $2"
     );
-    parse_one(
-        db.query_opt(&db.prepare_cached(sql).await?, &[&id, &owner])
-            .await?,
-    )
+    fetch_one(db, sql, &[&id, &owner]).await
 }
 
 /// A page of the owner's orders: the newest `limit` after skipping the
@@ -160,7 +157,7 @@ pub async fn history(db: &impl GenericClient, id: i64) -> Result<Vec<StepRecord>
 /// Order `id`, whoever owns it (for the mediator).
 pub async fn load(db: &impl GenericClient, id: i64) -> Result<Option<Order>, StoreError> {
     let sql = concat!("SELECT ", columns!(), " FROM orders WHERE id = $1");
-    parse_one(db.query_opt(&db.prepare_cached(sql).await?, &[&id]).await?)
+    fetch_one(db, sql, &[&id]).await
 }
 
 /// Pending orders older than `age_ms`, oldest first: candidates for the
@@ -216,29 +213,6 @@ pub async fn begin_failing(
     })
 }
 
-/// One statement that moves a pending order to its final status and, only
-/// if it did, appends the run's history: `$1` the order id, `$2..$5` the
-/// steps' columns as arrays. Answers how many orders it changed (0 or 1).
-macro_rules! finish {
-    ($final_status:literal, $still_pending:literal) => {
-        concat!(
-            "WITH done AS (
-                 UPDATE orders SET status = '",
-            $final_status,
-            "', updated_at = now()
-                 WHERE id = $1 AND status = 'pending' AND ",
-            $still_pending,
-            " RETURNING id
-             ), history AS (
-                 INSERT INTO saga_steps (order_id, step, action, outcome, at)
-                 SELECT done.id, s.*
-                 FROM done, unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS s
-             )
-             SELECT count(*) FROM done"
-        )
-    };
-}
-
 /// Completes a pending order that no run has begun failing, with its
 /// history, in one statement. `false` if it could not (failing or final).
 pub async fn complete(
@@ -246,7 +220,7 @@ pub async fn complete(
     id: i64,
     steps: &[StepRecord],
 ) -> Result<bool, StoreError> {
-    finish(db, id, finish!("completed", "reason IS NULL"), steps).await
+    finish(db, id, Status::Completed, steps).await
 }
 
 /// Fails a pending order (its reason set by `begin_failing`), with its
@@ -256,15 +230,29 @@ pub async fn fail(
     id: i64,
     steps: &[StepRecord],
 ) -> Result<bool, StoreError> {
-    finish(db, id, finish!("failed", "reason IS NOT NULL"), steps).await
+    finish(db, id, Status::Failed, steps).await
 }
 
+/// Moves a pending order to `status` and, only if it did, appends the run's
+/// history. A completion needs no reason set, a failure needs one (set by
+/// `begin_failing`): the same rule the table's CHECKs hold.
 async fn finish(
     db: &impl GenericClient,
     id: i64,
-    sql: &str,
+    status: Status,
     steps: &[StepRecord],
 ) -> Result<bool, StoreError> {
+    let sql = "WITH done AS (
+                   UPDATE orders SET status = $6, updated_at = now()
+                   WHERE id = $1 AND status = 'pending'
+                     AND (reason IS NULL) = ($6 = 'completed')
+                   RETURNING id
+               ), history AS (
+                   INSERT INTO saga_steps (order_id, step, action, outcome, at)
+                   SELECT done.id, s.*
+                   FROM done, unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS s
+               )
+               SELECT count(*) FROM done";
     let column = |f: fn(&StepRecord) -> &str| steps.iter().map(f).collect::<Vec<_>>();
     let at: Vec<_> = steps.iter().map(|s| s.at).collect();
     let (step, action, outcome) = (
@@ -272,7 +260,8 @@ async fn finish(
         column(|s| &s.action),
         column(|s| &s.outcome),
     );
-    let params: [&(dyn ToSql + Sync); 5] = [&id, &step, &action, &outcome, &at];
+    let status = status.as_str();
+    let params: [&(dyn ToSql + Sync); 6] = [&id, &step, &action, &outcome, &at, &status];
     let row = db
         .query_one(&db.prepare_cached(sql).await?, &params)
         .await?;

@@ -1,0 +1,91 @@
+//! A small JSON HTTP client for tests.
+
+use hyper::body::HttpBody;
+use hyper::{Body, Method, Request, StatusCode};
+use serde_json::Value;
+
+/// What a test request got back.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+/// A JSON HTTP client for tests: sends any body, reads any answer.
+#[derive(Clone)]
+pub struct TestClient {
+    http: hyper::Client<hyper::client::HttpConnector>,
+}
+
+impl Default for TestClient {
+    fn default() -> Self {
+        Self {
+            http: hyper::Client::new(),
+        }
+    }
+}
+
+impl TestClient {
+    /// Sends `body` as-is with `headers`; panics only when the server is gone.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(url);
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .expect("building a test request");
+        let response = self
+            .http
+            .request(request)
+            .await
+            .expect("sending a test request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.data().await {
+            bytes.extend_from_slice(&chunk.expect("reading a test response"));
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        TestResponse {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// Sends a bodiless request; the status, or the error when nothing answers.
+    pub async fn try_send(&self, method: Method, url: &str) -> Result<StatusCode, hyper::Error> {
+        let request = Request::builder()
+            .method(method)
+            .uri(url)
+            .body(Body::empty())
+            .expect("building a test request");
+        Ok(self.http.request(request).await?.status())
+    }
+
+    /// Sends a JSON value.
+    pub async fn json(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> TestResponse {
+        let bytes = serde_json::to_vec(body).expect("serializing a test body");
+        self.send(method, url, headers, Some(bytes)).await
+    }
+}

@@ -4,6 +4,7 @@
 //! orders are held, and `saga` for why repeated runs are harmless.
 #![forbid(unsafe_code)]
 
+mod orders_db;
 mod participants;
 mod retry;
 mod saga;
@@ -47,7 +48,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let handle = consumer.handle.clone();
     tracing::info!(worker = %handle.id, "worker registered");
     let saga = Arc::new(Saga {
-        pool: pool.clone(),
+        orders: orders_db::OrdersDb::new(pool.clone()),
         participants: participants::Participants::new(
             [
                 &settings.billing_url,

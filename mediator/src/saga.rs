@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::reservation::Reserved;
-use deadpool_postgres::{Object, Pool};
 use order_api::orders::{reasons, Order, Status, StepRecord};
-use order_api::store::{self, Failing, StoreError};
+use order_api::store::{Failing, Finish};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::orders_db::{DbError, OrdersDb};
 use crate::participants::{Participants, Step};
 use crate::retry::Backoff;
 
@@ -40,13 +40,13 @@ pub enum Finished {
 pub enum SagaError {
     #[error("shutting down")]
     Interrupted,
-    #[error("orders database: {0}")]
-    Store(StoreError),
+    #[error(transparent)]
+    Store(DbError),
 }
 
 /// What a run needs.
 pub struct Saga {
-    pub pool: Pool,
+    pub orders: OrdersDb,
     pub participants: Participants,
     pub retry_base: Duration,
     pub retry_max: Duration,
@@ -68,9 +68,7 @@ enum Attempt {
 impl Saga {
     /// Drives order `order_id` to `completed` or `failed`.
     pub async fn run(self: &Arc<Self>, order_id: i64) -> Result<Finished, SagaError> {
-        let order = self
-            .persist(|conn| async move { store::load(&conn, order_id).await })
-            .await?;
+        let order = self.persist(|| self.orders.load(order_id)).await?;
         let Some(order) = order else {
             return Ok(Finished::Missing);
         };
@@ -98,10 +96,12 @@ impl Saga {
                 };
             return self.begin_failing(&order, attempted, reason, history).await;
         }
-        let steps = &history;
-        let completed = self
-            .persist(|conn| async move { store::complete(&conn, order_id, steps).await })
-            .await?;
+        let finish = Finish {
+            id: order_id,
+            status: Status::Completed,
+            steps: history,
+        };
+        let completed = self.persist(|| self.orders.finish(finish.clone())).await?;
         if completed {
             return Ok(Finished::Completed);
         }
@@ -110,7 +110,7 @@ impl Saga {
             &order,
             &Step::ALL,
             reasons::unavailable("mediator"),
-            history,
+            finish.steps,
         )
         .await
     }
@@ -162,10 +162,8 @@ impl Saga {
         reason: String,
         history: Vec<StepRecord>,
     ) -> Result<Finished, SagaError> {
-        let id = order.id;
-        let wanted = reason.as_str();
         let marked = self
-            .persist(|conn| async move { store::begin_failing(&conn, id, wanted).await })
+            .persist(|| self.orders.begin_failing(order.id, &reason))
             .await?;
         match marked {
             Failing::Compensate(reason) => self.fail(order, attempted, reason, history).await,
@@ -185,9 +183,12 @@ impl Saga {
             let outcome = self.cancel(step, order.id).await?;
             history.push(record(step, "cancel", &outcome));
         }
-        let (id, steps) = (order.id, &history);
-        self.persist(|conn| async move { store::fail(&conn, id, steps).await })
-            .await?;
+        let finish = Finish {
+            id: order.id,
+            status: Status::Failed,
+            steps: history,
+        };
+        self.persist(|| self.orders.finish(finish.clone())).await?;
         Ok(Finished::Failed(reason))
     }
 
@@ -212,24 +213,23 @@ impl Saga {
         }
     }
 
-    /// Runs a database operation, retrying while the database is unreachable.
-    async fn persist<T, F, Fut>(&self, mut operation: F) -> Result<T, SagaError>
+    /// Runs an orders database call, retrying while the database is
+    /// unreachable.
+    async fn persist<T, F, Fut>(&self, mut call: F) -> Result<T, SagaError>
     where
-        F: FnMut(Object) -> Fut,
-        Fut: Future<Output = Result<T, StoreError>>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, DbError>>,
     {
         let mut backoff = Backoff::new(self.retry_base, self.retry_max);
         loop {
-            let failure = match self.pool.get().await {
-                Ok(conn) => match operation(conn).await {
-                    Ok(value) => return Ok(value),
-                    Err(StoreError::Db(err)) if err.code().is_none() => err.to_string(),
-                    Err(err) => return Err(SagaError::Store(err)),
-                },
-                Err(err) => err.to_string(),
-            };
-            tracing::warn!(error = %failure, "orders database unavailable, retrying");
-            self.sleep(backoff.next_delay()).await?;
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(DbError::Unavailable(failure)) => {
+                    tracing::warn!(error = %failure, "orders database unavailable, retrying");
+                    self.sleep(backoff.next_delay()).await?;
+                }
+                Err(err) => return Err(SagaError::Store(err)),
+            }
         }
     }
 

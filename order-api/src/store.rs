@@ -154,10 +154,11 @@ pub async fn history(db: &impl GenericClient, id: i64) -> Result<Vec<StepRecord>
         .collect())
 }
 
-/// Order `id`, whoever owns it (for the mediator).
-pub async fn load(db: &impl GenericClient, id: i64) -> Result<Option<Order>, StoreError> {
-    let sql = concat!("SELECT ", columns!(), " FROM orders WHERE id = $1");
-    fetch_one(db, sql, &[&id]).await
+/// The orders among `ids` that exist, whoever owns them (for the mediator,
+/// which loads the orders of concurrent sagas together).
+pub async fn load_all(db: &impl GenericClient, ids: &[i64]) -> Result<Vec<Order>, StoreError> {
+    let sql = concat!("SELECT ", columns!(), " FROM orders WHERE id = ANY($1)");
+    parse(db.query(&db.prepare_cached(sql).await?, &[&ids]).await?)
 }
 
 /// Pending orders older than `age_ms`, oldest first: candidates for the
@@ -213,57 +214,61 @@ pub async fn begin_failing(
     })
 }
 
-/// Completes a pending order that no run has begun failing, with its
-/// history, in one statement. `false` if it could not (failing or final).
-pub async fn complete(
-    db: &impl GenericClient,
-    id: i64,
-    steps: &[StepRecord],
-) -> Result<bool, StoreError> {
-    finish(db, id, Status::Completed, steps).await
+/// How one saga run ends an order: its final status and the steps it took.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub id: i64,
+    pub status: Status,
+    pub steps: Vec<StepRecord>,
 }
 
-/// Fails a pending order (its reason set by `begin_failing`), with its
-/// history, in one statement. `false` if it was already final.
-pub async fn fail(
+/// Moves each pending order to its final status and, only for those it
+/// moved, appends their runs' histories; returns the ids it moved. A
+/// completion needs no reason set, a failure needs one (set by
+/// `begin_failing`): the same rule the table's CHECKs hold. So an order
+/// that a concurrent run began failing does not complete, and a final one
+/// does not move at all.
+///
+/// The ids must be distinct: of two updates of one row in one statement,
+/// PostgreSQL applies only one, and both would look applied.
+pub async fn finish_all(
     db: &impl GenericClient,
-    id: i64,
-    steps: &[StepRecord],
-) -> Result<bool, StoreError> {
-    finish(db, id, Status::Failed, steps).await
-}
-
-/// Moves a pending order to `status` and, only if it did, appends the run's
-/// history. A completion needs no reason set, a failure needs one (set by
-/// `begin_failing`): the same rule the table's CHECKs hold.
-async fn finish(
-    db: &impl GenericClient,
-    id: i64,
-    status: Status,
-    steps: &[StepRecord],
-) -> Result<bool, StoreError> {
-    let sql = "WITH done AS (
-                   UPDATE orders SET status = $6, updated_at = now()
-                   WHERE id = $1 AND status = 'pending'
-                     AND (reason IS NULL) = ($6 = 'completed')
-                   RETURNING id
+    finishes: &[Finish],
+) -> Result<Vec<i64>, StoreError> {
+    let sql = "WITH wanted AS (
+                   SELECT * FROM unnest($1::bigint[], $2::text[]) AS w (id, status)
+               ), done AS (
+                   UPDATE orders SET status = wanted.status, updated_at = now()
+                   FROM wanted
+                   WHERE orders.id = wanted.id AND orders.status = 'pending'
+                     AND (orders.reason IS NULL) = (wanted.status = 'completed')
+                   RETURNING orders.id
                ), history AS (
                    INSERT INTO saga_steps (order_id, step, action, outcome, at)
-                   SELECT done.id, s.*
-                   FROM done, unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS s
+                   SELECT s.order_id, s.step, s.action, s.outcome, s.at
+                   FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+                        WITH ORDINALITY AS s (order_id, step, action, outcome, at, n)
+                   WHERE s.order_id IN (SELECT id FROM done)
+                   ORDER BY s.n
                )
-               SELECT count(*) FROM done";
-    let column = |f: fn(&StepRecord) -> &str| steps.iter().map(f).collect::<Vec<_>>();
-    let at: Vec<_> = steps.iter().map(|s| s.at).collect();
+               SELECT id FROM done";
+    let ids: Vec<i64> = finishes.iter().map(|f| f.id).collect();
+    let statuses: Vec<&str> = finishes.iter().map(|f| f.status.as_str()).collect();
+    let steps = || {
+        finishes
+            .iter()
+            .flat_map(|f| f.steps.iter().map(|s| (f.id, s)))
+    };
+    let order_id: Vec<i64> = steps().map(|(id, _)| id).collect();
+    let column = |f: fn(&StepRecord) -> &str| steps().map(|(_, s)| f(s)).collect::<Vec<_>>();
     let (step, action, outcome) = (
         column(|s| &s.step),
         column(|s| &s.action),
         column(|s| &s.outcome),
     );
-    let status = status.as_str();
-    let params: [&(dyn ToSql + Sync); 6] = [&id, &step, &action, &outcome, &at, &status];
-    let row = db
-        .query_one(&db.prepare_cached(sql).await?, &params)
-        .await?;
-    Ok(row.get::<_, i64>(0) == 1)
+    let at: Vec<_> = steps().map(|(_, s)| s.at).collect();
+    let params: [&(dyn ToSql + Sync); 7] =
+        [&ids, &statuses, &order_id, &step, &action, &outcome, &at];
+    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }

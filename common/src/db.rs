@@ -120,6 +120,14 @@ pub async fn ping(pool: &Pool) -> Result<(), String> {
         .map_err(|e| format!("database: {e}"))
 }
 
+/// Whether a retry may succeed where this statement failed: the connection
+/// was lost (no SQLSTATE), or the statement lost to a concurrent one.
+pub fn is_transient(err: &tokio_postgres::Error) -> bool {
+    err.code().is_none_or(|code| {
+        *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+    })
+}
+
 impl From<PoolError> for ApiError {
     fn from(err: PoolError) -> Self {
         tracing::warn!(error = %err, "database pool unavailable");
@@ -136,12 +144,12 @@ impl From<tokio_postgres::Error> for ApiError {
             Some(code) if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE => {
                 ApiError::conflict("the amount would exceed the largest value we keep")
             }
-            Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE => {
-                ApiError::unavailable("the database is busy, try again")
-            }
             None => {
                 tracing::warn!(error = %err, "database connection lost");
                 ApiError::unavailable("the database is unavailable, try again later")
+            }
+            Some(_) if is_transient(&err) => {
+                ApiError::unavailable("the database is busy, try again")
             }
             Some(_) => ApiError::internal(anyhow::Error::new(err).context("database query")),
         }

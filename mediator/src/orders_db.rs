@@ -10,7 +10,6 @@ use common::batch::{Batcher, Gone};
 use deadpool_postgres::{Pool, PoolError};
 use order_api::orders::Order;
 use order_api::store::{self, Failing, Finish, StoreError};
-use tokio_postgres::error::SqlState;
 
 /// The most sagas one statement serves: the mediator's default concurrency.
 const MAX_BATCH: usize = 64;
@@ -29,10 +28,7 @@ pub enum DbError {
 impl From<StoreError> for DbError {
     fn from(err: StoreError) -> Self {
         let retry = match &err {
-            StoreError::Db(db) => db.code().is_none_or(|code| {
-                *code == SqlState::T_R_DEADLOCK_DETECTED
-                    || *code == SqlState::T_R_SERIALIZATION_FAILURE
-            }),
+            StoreError::Db(db) => common::db::is_transient(db),
             StoreError::Corrupt(_) => false,
         };
         if retry {

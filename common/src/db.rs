@@ -18,6 +18,9 @@ pub use deadpool_postgres::{Object as Connection, Transaction};
 pub struct DatabaseSettings {
     pub url: config::Secret,
     pub pool_size: usize,
+    /// Plan each prepared statement once, for every parameter value (set by
+    /// code, not configuration: see the mediator for why).
+    pub generic_plans: bool,
 }
 
 impl DatabaseSettings {
@@ -27,17 +30,22 @@ impl DatabaseSettings {
         Ok(Self {
             url: config::Secret::new(config::string("DATABASE_URL", &default_url)),
             pool_size: config::parsed("DATABASE_POOL_SIZE", 16)?,
+            generic_plans: false,
         })
     }
 }
 
 /// Builds the pool; no connection is made until the first use.
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
-    let pg: tokio_postgres::Config = settings
+    let mut pg: tokio_postgres::Config = settings
         .url
         .expose()
         .parse()
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    if settings.generic_plans {
+        let options = pg.get_options().unwrap_or_default();
+        pg.options(format!("{options} -c plan_cache_mode=force_generic_plan").trim_start());
+    }
     let manager = Manager::from_config(
         pg,
         NoTls,

@@ -210,10 +210,23 @@ mod tests {
         (status, outcomes)
     }
 
+    /// A database of its own, planned as the mediator plans it.
     async fn orders_db() -> (TestDatabase, OrdersDb) {
-        let database = TestDatabase::create("orders", order_api::migrations).await;
+        let mut database = TestDatabase::create("orders", order_api::migrations).await;
+        database.settings.generic_plans = true;
         let pool = common::db::pool(&database.settings).expect("a pool");
         (database, OrdersDb::new(pool))
+    }
+
+    #[tokio::test]
+    async fn its_connections_use_one_plan_for_every_batch() {
+        let (_database, orders) = orders_db().await;
+        let conn = orders.pool.get().await.expect("a connection");
+        let row = conn
+            .query_one("SHOW plan_cache_mode", &[])
+            .await
+            .expect("shown");
+        assert_eq!(row.get::<_, String>(0), "force_generic_plan");
     }
 
     #[tokio::test]

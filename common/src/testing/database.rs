@@ -30,6 +30,7 @@ impl TestDatabase {
             settings: DatabaseSettings {
                 url: Secret::new(url),
                 pool_size: 16,
+                generic_plans: false,
             },
             name,
         }

@@ -36,8 +36,8 @@ pub struct Plan {
 }
 
 fn usage() -> &'static str {
-    "loadgen [--quick] [--gateway URL] [--pg URL] [--pids DIR] [--out DIR] \
-     [--ceiling COMMITS_PER_SEC] [--pgbench-clients N]"
+    "loadgen [--quick] [--rates N,N,...] [--seconds S] [--closed N (0: none)] [--gateway URL] \
+     [--pg URL] [--pids DIR] [--out DIR] [--ceiling COMMITS_PER_SEC] [--pgbench-clients N]"
 }
 
 fn parse() -> anyhow::Result<Plan> {
@@ -66,6 +66,16 @@ fn parse() -> anyhow::Result<Plan> {
                 plan.stage = Duration::from_secs(3);
                 plan.closed_concurrency = 16;
             }
+            "--rates" => {
+                plan.rates = value()?
+                    .split(',')
+                    .filter(|rate| !rate.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .context("--rates: whole orders per second, comma-separated")?
+            }
+            "--seconds" => plan.stage = Duration::from_secs(value()?.parse().context("--seconds")?),
+            "--closed" => plan.closed_concurrency = value()?.parse().context("--closed")?,
             "--gateway" => plan.gateway = value()?,
             "--pg" => plan.pg_url = value()?,
             "--pids" => plan.pids_dir = value()?.into(),

@@ -54,7 +54,8 @@ async fn handle(
     let inserted = store::insert(&conn, owner, new.amount, &new.details, key.as_deref()).await?;
     let order = match (inserted, key.as_deref()) {
         (Some(order), _) => {
-            queue(&context, &order).await;
+            // The order is durable now: the answer need not wait for Redis.
+            tokio::spawn(queue(context.clone(), order.id, order.username.clone()));
             order
         }
         (None, Some(key)) => replay(&conn, owner, key, &new).await?,
@@ -96,13 +97,14 @@ async fn replay(
 }
 
 /// Hands the order to the mediator. The order is already durable: if Redis
-/// does not take it now, the mediator's sweeper will queue it.
-async fn queue(context: &Context, order: &Order) {
+/// does not take it now (or this process dies first), the mediator's
+/// sweeper will queue it.
+async fn queue(context: Arc<Context>, order_id: i64, username: String) {
     let mut redis = context.redis.clone();
-    match common::queue::push(&mut redis, &context.queue, order.id).await {
-        Ok(()) => tracing::info!(order_id = order.id, username = %order.username, "order accepted"),
+    match common::queue::push(&mut redis, &context.queue, order_id).await {
+        Ok(()) => tracing::info!(order_id, %username, "order accepted"),
         Err(err) => tracing::warn!(
-            order_id = order.id,
+            order_id,
             error = %err,
             "order accepted but not queued; the sweeper will queue it"
         ),

@@ -132,8 +132,8 @@ impl Order {
     }
 }
 
-/// One step of a saga's history.
-#[derive(Debug, Clone, Serialize)]
+/// One step of a saga's history, as the order's `history` column keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     /// `money`, `item` or `slot`.
     pub step: String,

@@ -9,7 +9,7 @@ use common::money::Amount;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
-use crate::orders::{Details, Order, Status, StepRecord};
+use crate::orders::{Details, Order, OrderWithHistory, Status, StepRecord};
 
 /// The columns `Order::from_row` reads, for `concat!` into the queries.
 macro_rules! columns {
@@ -103,18 +103,28 @@ pub async fn find_by_key(
     fetch_one(db, sql, &[&owner, &key]).await
 }
 
-/// The owner's order `id`; `None` if there is none or it is someone else's.
+/// The owner's order `id` with its saga history; `None` if there is none or
+/// it is someone else's.
 pub async fn find_owned(
     db: &impl GenericClient,
     owner: &str,
     id: i64,
-) -> Result<Option<Order>, StoreError> {
+) -> Result<Option<OrderWithHistory>, StoreError> {
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM orders WHERE id = $1 AND username = $2"
+        ", history::text FROM orders WHERE id = $1 AND username = $2"
     );
-    fetch_one(db, sql, &[&id, &owner]).await
+    let Some(row) = db
+        .query_opt(&db.prepare_cached(sql).await?, &[&id, &owner])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let order = Order::from_row(&row).map_err(StoreError::Corrupt)?;
+    let history = serde_json::from_str(row.get("history"))
+        .map_err(|err| StoreError::Corrupt(format!("history of order {id}: {err}")))?;
+    Ok(Some(OrderWithHistory { order, history }))
 }
 
 /// A page of the owner's orders: the newest `limit` after skipping the
@@ -139,21 +149,6 @@ pub async fn list_owned(
     parse(db.query(&db.prepare_cached(sql).await?, &params).await?)
 }
 
-/// The saga history of order `id`, in the order it happened.
-pub async fn history(db: &impl GenericClient, id: i64) -> Result<Vec<StepRecord>, StoreError> {
-    let sql = "SELECT step, action, outcome, at FROM saga_steps WHERE order_id = $1 ORDER BY id";
-    let rows = db.query(&db.prepare_cached(sql).await?, &[&id]).await?;
-    Ok(rows
-        .iter()
-        .map(|row| StepRecord {
-            step: row.get(0),
-            action: row.get(1),
-            outcome: row.get(2),
-            at: row.get(3),
-        })
-        .collect())
-}
-
 /// The orders among `ids` that exist, whoever owns them (for the mediator,
 /// which loads the orders of concurrent sagas together).
 pub async fn load_all(db: &impl GenericClient, ids: &[i64]) -> Result<Vec<Order>, StoreError> {
@@ -162,7 +157,12 @@ pub async fn load_all(db: &impl GenericClient, ids: &[i64]) -> Result<Vec<Order>
 }
 
 /// Pending orders older than `age_ms`, oldest first: candidates for the
-/// sweeper, which re-queues those nobody holds.
+/// sweeper, which re-queues those nobody holds. This is the one statement
+/// that says `status = 'pending'`, the predicate of the `orders_pending`
+/// index. The statements that change one order say "not final" instead:
+/// PostgreSQL, which last counted almost no pending orders, would
+/// otherwise scan every pending order through that index rather than look
+/// the order up by id, and under load thousands are pending.
 pub async fn pending_older_than(
     db: &impl GenericClient,
     age_ms: i64,
@@ -197,7 +197,7 @@ pub async fn begin_failing(
 ) -> Result<Failing, StoreError> {
     let sql = "WITH marked AS (
                    UPDATE orders SET reason = $2, updated_at = now()
-                   WHERE id = $1 AND status = 'pending' AND reason IS NULL
+                   WHERE id = $1 AND status NOT IN ('completed', 'failed') AND reason IS NULL
                    RETURNING reason
                )
                SELECT (SELECT reason FROM marked), status, reason FROM orders WHERE id = $1";
@@ -222,12 +222,11 @@ pub struct Finish {
     pub steps: Vec<StepRecord>,
 }
 
-/// Moves each pending order to its final status and, only for those it
-/// moved, appends their runs' histories; returns the ids it moved. A
-/// completion needs no reason set, a failure needs one (set by
-/// `begin_failing`): the same rule the table's CHECKs hold. So an order
-/// that a concurrent run began failing does not complete, and a final one
-/// does not move at all.
+/// Moves each pending order to its final status with its run's history;
+/// returns the ids it moved. A completion needs no reason set, a failure
+/// needs one (set by `begin_failing`): the same rule the table's CHECKs
+/// hold. So an order that a concurrent run began failing does not
+/// complete, and a final one does not move at all.
 ///
 /// The ids must be distinct: of two updates of one row in one statement,
 /// PostgreSQL applies only one, and both would look applied.
@@ -235,40 +234,20 @@ pub async fn finish_all(
     db: &impl GenericClient,
     finishes: &[Finish],
 ) -> Result<Vec<i64>, StoreError> {
-    let sql = "WITH wanted AS (
-                   SELECT * FROM unnest($1::bigint[], $2::text[]) AS w (id, status)
-               ), done AS (
-                   UPDATE orders SET status = wanted.status, updated_at = now()
-                   FROM wanted
-                   WHERE orders.id = wanted.id AND orders.status = 'pending'
-                     AND (orders.reason IS NULL) = (wanted.status = 'completed')
-                   RETURNING orders.id
-               ), history AS (
-                   INSERT INTO saga_steps (order_id, step, action, outcome, at)
-                   SELECT s.order_id, s.step, s.action, s.outcome, s.at
-                   FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-                        WITH ORDINALITY AS s (order_id, step, action, outcome, at, n)
-                   WHERE s.order_id IN (SELECT id FROM done)
-                   ORDER BY s.n
-               )
-               SELECT id FROM done";
+    let sql = "UPDATE orders
+               SET status = wanted.status, history = wanted.history::jsonb, updated_at = now()
+               FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted (id, status, history)
+               WHERE orders.id = wanted.id AND orders.status NOT IN ('completed', 'failed')
+                 AND (orders.reason IS NULL) = (wanted.status = 'completed')
+               RETURNING orders.id";
     let ids: Vec<i64> = finishes.iter().map(|f| f.id).collect();
     let statuses: Vec<&str> = finishes.iter().map(|f| f.status.as_str()).collect();
-    let steps = || {
-        finishes
-            .iter()
-            .flat_map(|f| f.steps.iter().map(|s| (f.id, s)))
-    };
-    let order_id: Vec<i64> = steps().map(|(id, _)| id).collect();
-    let column = |f: fn(&StepRecord) -> &str| steps().map(|(_, s)| f(s)).collect::<Vec<_>>();
-    let (step, action, outcome) = (
-        column(|s| &s.step),
-        column(|s| &s.action),
-        column(|s| &s.outcome),
-    );
-    let at: Vec<_> = steps().map(|(_, s)| s.at).collect();
-    let params: [&(dyn ToSql + Sync); 7] =
-        [&ids, &statuses, &order_id, &step, &action, &outcome, &at];
+    let histories = finishes
+        .iter()
+        .map(|f| serde_json::to_string(&f.steps))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| StoreError::Corrupt(format!("history not serializable: {err}")))?;
+    let params: [&(dyn ToSql + Sync); 3] = [&ids, &statuses, &histories];
     let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }

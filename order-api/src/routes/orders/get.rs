@@ -10,7 +10,6 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::orders::OrderWithHistory;
 use crate::{store, Context};
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
@@ -28,9 +27,5 @@ async fn handle(id: i64, claims: Claims, context: Arc<Context>) -> Result<Respon
     let order = store::find_owned(&conn, claims.username(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
-    let history = store::history(&conn, id).await?;
-    Ok(json_reply(
-        &OrderWithHistory { order, history },
-        StatusCode::OK,
-    ))
+    Ok(json_reply(&order, StatusCode::OK))
 }

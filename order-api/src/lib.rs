@@ -5,6 +5,7 @@
 //! lost. The orders schema and its SQL live here and the mediator uses them.
 #![forbid(unsafe_code)]
 
+mod inserts;
 pub mod orders;
 mod routes;
 mod settings;
@@ -35,6 +36,7 @@ pub fn migrations() -> refinery::Runner {
 /// What the handlers share.
 pub(crate) struct Context {
     pool: Pool,
+    inserts: inserts::Inserts,
     redis: ConnectionManager,
     queue: QueueKeys,
     verifier: Arc<TokenVerifier>,
@@ -49,6 +51,7 @@ pub async fn build(
     let redis = common::queue::connect_patiently(settings.redis_url.expose()).await?;
     let ready = ready_check(pool.clone(), redis.clone());
     let context = Arc::new(Context {
+        inserts: inserts::Inserts::start(pool.clone()),
         pool,
         redis,
         queue: QueueKeys::new(&settings.queue),

@@ -67,26 +67,60 @@ async fn fetch_one(
     Ok(parse(row.into_iter().collect())?.pop())
 }
 
-/// Inserts a pending order; `None` when the owner already used this
-/// idempotency key (the earlier order is then found with `find_by_key`).
-pub async fn insert(
+/// An order to insert, as a client placed it.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub owner: String,
+    pub amount: Amount,
+    pub details: Details,
+    pub idempotency_key: Option<String>,
+}
+
+/// Inserts pending orders in one statement; answers one per order, in the
+/// same order: `None` when its owner already used its idempotency key (the
+/// earlier order is then found with `find_by_key`), including for the second
+/// of two in this batch. Each order's id is drawn before the insert so that
+/// every row returned is matched to the order it came from.
+pub async fn insert_all(
     db: &impl GenericClient,
-    owner: &str,
-    amount: Amount,
-    details: &Details,
-    idempotency_key: Option<&str>,
-) -> Result<Option<Order>, StoreError> {
+    orders: &[NewOrder],
+) -> Result<Vec<Option<Order>>, StoreError> {
     let sql = concat!(
-        "INSERT INTO orders (username, amount, item, slot, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (username, idempotency_key) DO NOTHING
-         RETURNING ",
-        columns!()
+        "WITH input AS (
+             SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id, n.*
+             FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[])
+                  WITH ORDINALITY AS n (username, amount, item, slot, idempotency_key, position)
+         ), inserted AS (
+             INSERT INTO orders (id, username, amount, item, slot, idempotency_key)
+             SELECT id, username, amount, item, slot, idempotency_key FROM input ORDER BY position
+             ON CONFLICT (username, idempotency_key) DO NOTHING
+             RETURNING ",
+        columns!(),
+        "
+         )
+         SELECT input.position, inserted.* FROM input JOIN inserted USING (id)"
     );
-    let item = details.item.get();
-    let params: [&(dyn ToSql + Sync); 5] =
-        [&owner, &amount, &item, &details.slot, &idempotency_key];
-    fetch_one(db, sql, &params).await
+    let owners: Vec<&str> = orders.iter().map(|o| o.owner.as_str()).collect();
+    let amounts: Vec<_> = orders.iter().map(|o| o.amount.value()).collect();
+    let items: Vec<i32> = orders.iter().map(|o| o.details.item.get()).collect();
+    let slots: Vec<&str> = orders.iter().map(|o| o.details.slot.as_str()).collect();
+    let keys: Vec<Option<&str>> = orders
+        .iter()
+        .map(|o| o.idempotency_key.as_deref())
+        .collect();
+    let params: [&(dyn ToSql + Sync); 5] = [&owners, &amounts, &items, &slots, &keys];
+    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+    let mut answers = vec![None; orders.len()];
+    for row in &rows {
+        let position: i64 = row.get("position");
+        let order = Order::from_row(row).map_err(StoreError::Corrupt)?;
+        let slot = usize::try_from(position - 1)
+            .ok()
+            .and_then(|at| answers.get_mut(at))
+            .ok_or_else(|| StoreError::Corrupt(format!("no order at position {position}")))?;
+        *slot = Some(order);
+    }
+    Ok(answers)
 }
 
 /// The owner's order made with this idempotency key.

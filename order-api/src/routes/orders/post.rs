@@ -50,15 +50,22 @@ async fn handle(
         }
     }
     let owner = claims.username();
-    let conn = context.pool.get().await?;
-    let inserted = store::insert(&conn, owner, new.amount, &new.details, key.as_deref()).await?;
+    let inserted = context
+        .inserts
+        .insert(store::NewOrder {
+            owner: owner.to_owned(),
+            amount: new.amount,
+            details: new.details.clone(),
+            idempotency_key: key.clone(),
+        })
+        .await?;
     let order = match (inserted, key.as_deref()) {
         (Some(order), _) => {
             // The order is durable now: the answer need not wait for Redis.
             tokio::spawn(queue(context.clone(), order.id, order.username.clone()));
             order
         }
-        (None, Some(key)) => replay(&conn, owner, key, &new).await?,
+        (None, Some(key)) => replay(&context.pool.get().await?, owner, key, &new).await?,
         (None, None) => {
             return Err(ApiError::internal(anyhow::anyhow!(
                 "insert without a key conflicted"

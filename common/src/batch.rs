@@ -1,15 +1,16 @@
-//! Opportunistic batching. Callers that arrive while a batch is running
-//! share the next one, so under load one statement (one round trip, one
-//! commit) serves many callers, and with no load a batch is a single call
-//! that waits for nothing.
+//! Opportunistic batching. A few batches run at once; callers that arrive
+//! while all of them are running share the next one. So under load one
+//! statement (one round trip, one commit) serves many callers, and with
+//! little load a call runs at once, alone, and waits for no other.
 
 use std::future::Future;
+use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
-/// The batching task stopped (it panicked); no further call can run.
+/// The call's batch panicked, or the batcher is gone: it has no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the batching task is gone")]
+#[error("the batch gave no answer")]
 pub struct Gone;
 
 type Call<Req, Resp> = (Req, oneshot::Sender<Resp>);
@@ -32,29 +33,43 @@ where
     Req: Send + 'static,
     Resp: Send + 'static,
 {
-    /// Starts the task: it waits for a first request, takes every other one
-    /// already waiting (at most `max` in all) and hands them to `run`, which
-    /// returns one response per request, in the same order. One batch runs
-    /// at a time; the task ends when every handle is dropped.
-    pub fn start<F, Fut>(max: usize, mut run: F) -> Self
+    /// Starts the task. While fewer than `concurrency` batches run, it takes
+    /// the first request waiting and every other one already waiting (at
+    /// most `max` in all) and starts `run` on them, which returns one
+    /// response per request, in the same order. The task ends when every
+    /// handle is dropped.
+    pub fn start<F, Fut>(max: usize, concurrency: usize, run: F) -> Self
     where
-        F: FnMut(Vec<Req>) -> Fut + Send + 'static,
-        Fut: Future<Output = Vec<Resp>> + Send,
+        F: Fn(Vec<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Vec<Resp>> + Send + 'static,
     {
         let max = max.max(1);
+        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
         // Unbounded, because every caller waits for its answer: there are
         // never more calls queued than callers.
         let (calls, mut waiting) = mpsc::unbounded_channel::<Call<Req, Resp>>();
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(max);
-            while waiting.recv_many(&mut batch, max).await > 0 {
-                let (requests, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                let responses = run(requests).await;
-                debug_assert_eq!(responses.len(), replies.len());
-                for (reply, response) in replies.into_iter().zip(responses) {
-                    // A caller that stopped waiting (shutdown) needs no answer.
-                    let _ = reply.send(response);
+            loop {
+                // A free slot before taking requests: while every slot is
+                // busy, callers queue up and the next batch takes them all.
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let mut batch = Vec::with_capacity(max);
+                if waiting.recv_many(&mut batch, max).await == 0 {
+                    return;
                 }
+                let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let running = run(requests);
+                tokio::spawn(async move {
+                    let responses = running.await;
+                    debug_assert_eq!(responses.len(), replies.len());
+                    for (reply, response) in replies.into_iter().zip(responses) {
+                        // A caller that stopped waiting (shutdown) needs no answer.
+                        let _ = reply.send(response);
+                    }
+                    drop(slot);
+                });
             }
         });
         Self { calls }
@@ -76,7 +91,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_each_caller_with_its_own_response() {
-        let batcher = Batcher::start(8, |requests: Vec<u32>| async move {
+        let batcher = Batcher::start(8, 2, |requests: Vec<u32>| async move {
             requests.into_iter().map(|r| r * 10).collect()
         });
         assert_eq!(batcher.call(4).await, Ok(40));
@@ -87,7 +102,7 @@ mod tests {
     async fn callers_waiting_together_share_a_batch() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
-        let batcher = Batcher::start(3, move |requests: Vec<u32>| {
+        let batcher = Batcher::start(3, 1, move |requests: Vec<u32>| {
             seen.lock().expect("not poisoned").push(requests.len());
             async move { requests }
         });
@@ -99,11 +114,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_task_that_died_answers_gone() {
+    async fn a_batch_that_waits_does_not_hold_up_the_next() {
+        let released = Arc::new(tokio::sync::Notify::new());
+        let release = released.clone();
+        let batcher = Batcher::start(1, 2, move |requests: Vec<u32>| {
+            let (released, release) = (released.clone(), release.clone());
+            async move {
+                // The first waits until the second has run.
+                match requests[0] {
+                    1 => released.notified().await,
+                    _ => release.notify_one(),
+                }
+                requests
+            }
+        });
+        let both = futures::future::join(batcher.call(1), batcher.call(2));
+        let answers = tokio::time::timeout(std::time::Duration::from_secs(10), both)
+            .await
+            .expect("the second batch ran while the first waited");
+        assert_eq!(answers, (Ok(1), Ok(2)));
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panicked_answers_gone() {
         fn fails(_: Vec<u32>) -> Vec<u32> {
             panic!("the batch failed")
         }
-        let batcher = Batcher::start(2, |requests| async move { fails(requests) });
+        let batcher = Batcher::start(2, 1, |requests| async move { fails(requests) });
         assert_eq!(batcher.call(1).await, Err(Gone));
         assert_eq!(batcher.call(2).await, Err(Gone));
     }

@@ -14,6 +14,11 @@ use order_api::store::{self, Failing, Finish, StoreError};
 /// The most sagas one statement serves: the mediator's default concurrency.
 const MAX_BATCH: usize = 64;
 
+/// Batches that may run at once. More than one, so that a call that finds
+/// a batch running starts its own rather than wait for it; a few, so that
+/// under load the calls still gather into batches.
+const BATCHES_AT_ONCE: usize = 4;
+
 /// Why a call to the orders database did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
@@ -66,11 +71,15 @@ impl OrdersDb {
     pub fn new(pool: Pool) -> Self {
         let loads = {
             let pool = pool.clone();
-            Batcher::start(MAX_BATCH, move |ids| load_batch(pool.clone(), ids))
+            Batcher::start(MAX_BATCH, BATCHES_AT_ONCE, move |ids| {
+                load_batch(pool.clone(), ids)
+            })
         };
         let finishes = {
             let pool = pool.clone();
-            Batcher::start(MAX_BATCH, move |batch| finish_batch(pool.clone(), batch))
+            Batcher::start(MAX_BATCH, BATCHES_AT_ONCE, move |batch| {
+                finish_batch(pool.clone(), batch)
+            })
         };
         Self {
             pool,

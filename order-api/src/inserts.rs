@@ -13,6 +13,11 @@ use crate::store::{self, NewOrder};
 /// The most orders one statement inserts.
 const MAX_BATCH: usize = 64;
 
+/// Batches that may run at once. More than one, so that a call that finds
+/// a batch running starts its own rather than wait for it; a few, so that
+/// under load the calls still gather into batches.
+const BATCHES_AT_ONCE: usize = 4;
+
 type Answer = Result<Option<Order>, ApiError>;
 
 /// The handle the request handlers insert through.
@@ -25,7 +30,9 @@ impl Inserts {
     /// Starts the batching task (so: inside the runtime).
     pub fn start(pool: Pool) -> Self {
         Self {
-            batches: Batcher::start(MAX_BATCH, move |orders| insert_batch(pool.clone(), orders)),
+            batches: Batcher::start(MAX_BATCH, BATCHES_AT_ONCE, move |orders| {
+                insert_batch(pool.clone(), orders)
+            }),
         }
     }
 

@@ -14,10 +14,10 @@ use order_api::store::{self, Failing, Finish, StoreError};
 /// The most sagas one statement serves: the mediator's default concurrency.
 const MAX_BATCH: usize = 64;
 
-/// Batches that may run at once. More than one, so that a call that finds
-/// a batch running starts its own rather than wait for it; a few, so that
-/// under load the calls still gather into batches.
-const BATCHES_AT_ONCE: usize = 4;
+/// Batches that may run at once: one. A saga can wait for the statement
+/// before its own, and under load fewer, larger batches commit less (4.1
+/// commits per saga against 4.9 with four at once, closed loop).
+const BATCHES_AT_ONCE: usize = 1;
 
 /// Why a call to the orders database did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -13,10 +13,10 @@ use crate::store::{self, NewOrder};
 /// The most orders one statement inserts.
 const MAX_BATCH: usize = 64;
 
-/// Batches that may run at once. More than one, so that a call that finds
-/// a batch running starts its own rather than wait for it; a few, so that
-/// under load the calls still gather into batches.
-const BATCHES_AT_ONCE: usize = 4;
+/// Batches that may run at once: two, so that an order that finds a
+/// batch running mostly starts its own instead of waiting for it (the
+/// client is waiting), while under load orders still gather into batches.
+const BATCHES_AT_ONCE: usize = 2;
 
 type Answer = Result<Option<Order>, ApiError>;
 

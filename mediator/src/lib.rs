@@ -36,15 +36,8 @@ pub struct Mediator {
 
 /// Connects to the orders database and Redis, registers a worker and binds
 /// the operational routes.
-pub async fn build(
-    mut settings: Settings,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Mediator> {
-    // The batched statements take arrays. PostgreSQL would plan them afresh
-    // on every call, because a plan for the batch's actual size always
-    // looks cheaper than a plan for any size; one plan fits them all.
-    settings.database.generic_plans = true;
-    let pool = common::db::connect(&settings.database, order_api::migrations).await?;
+pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
+    let pool = order_api::connect_orders_db(&settings.database).await?;
     let redis_url = settings.redis_url.expose().to_owned();
     let redis = common::queue::connect_patiently(&redis_url)
         .await

@@ -212,11 +212,12 @@ mod tests {
         (row.get(0), row.get(1))
     }
 
-    /// A database of its own, planned as the mediator plans it.
+    /// A database of its own, connected as the mediator connects.
     async fn orders_db() -> (TestDatabase, OrdersDb) {
-        let mut database = TestDatabase::create("orders", order_api::migrations).await;
-        database.settings.generic_plans = true;
-        let pool = common::db::pool(&database.settings).expect("a pool");
+        let database = TestDatabase::create("orders", order_api::migrations).await;
+        let pool = order_api::connect_orders_db(&database.settings)
+            .await
+            .expect("connected");
         (database, OrdersDb::new(pool))
     }
 

@@ -101,7 +101,9 @@ mod tests {
 
     async fn inserts() -> (TestDatabase, Inserts) {
         let database = TestDatabase::create("orders", crate::migrations).await;
-        let pool = common::db::pool(&database.settings).expect("a pool");
+        let pool = crate::connect_orders_db(&database.settings)
+            .await
+            .expect("connected");
         (database, Inserts::start(pool))
     }
 

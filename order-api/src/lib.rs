@@ -14,6 +14,7 @@ pub mod store;
 use std::future::Future;
 use std::sync::Arc;
 
+use common::db::DatabaseSettings;
 use common::http::ops::ReadyCheck;
 use common::http::Server;
 use common::jwt::TokenVerifier;
@@ -33,6 +34,20 @@ pub fn migrations() -> refinery::Runner {
     embedded::migrations::runner()
 }
 
+/// Connects to the orders database and migrates it: order-api and the
+/// mediator both do. Every statement is planned once for all parameter
+/// values. The batched statements take arrays, which PostgreSQL would
+/// otherwise plan afresh on every call; and a plan made for `status =
+/// 'pending'` would scan the sweeper's index of every pending order rather
+/// than the owner's orders.
+pub async fn connect_orders_db(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
+    let settings = DatabaseSettings {
+        generic_plans: true,
+        ..settings.clone()
+    };
+    common::db::connect(&settings, migrations).await
+}
+
 /// What the handlers share.
 pub(crate) struct Context {
     pool: Pool,
@@ -47,7 +62,7 @@ pub async fn build(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
-    let pool = common::db::connect(&settings.database, migrations).await?;
+    let pool = connect_orders_db(&settings.database).await?;
     let redis = common::queue::connect_patiently(settings.redis_url.expose()).await?;
     let ready = ready_check(pool.clone(), redis.clone());
     let context = Arc::new(Context {

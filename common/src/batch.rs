@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// The call's batch panicked, or the batcher is gone: it has no answer.
@@ -83,9 +84,39 @@ where
     }
 }
 
+/// Answers a batch with one statement for all its requests and, if the
+/// database refuses that (`refused`: an error a retry would repeat, which
+/// may be one request's fault), with one statement per request, so that the
+/// request it refuses fails alone. `run` answers one response per request,
+/// in order, with `with` (a connection or a pool). Any other error, or a
+/// refused batch of one, is the whole batch's: `Err`.
+pub async fn together_or_alone<With: ?Sized, Req, Resp: Default, E>(
+    with: &With,
+    requests: &[Req],
+    refused: impl Fn(&E) -> bool,
+    run: impl for<'a> Fn(&'a With, &'a [Req]) -> BoxFuture<'a, Result<Vec<Resp>, E>>,
+) -> Result<Vec<Result<Resp, E>>, E> {
+    match run(with, requests).await {
+        Ok(answers) => return Ok(answers.into_iter().map(Ok).collect()),
+        Err(err) if requests.len() > 1 && refused(&err) => {}
+        Err(err) => return Err(err),
+    }
+    let mut answers = Vec::with_capacity(requests.len());
+    for request in requests {
+        let alone = run(with, std::slice::from_ref(request)).await;
+        answers.push(alone.map(|mut one| {
+            debug_assert_eq!(one.len(), 1);
+            one.pop().unwrap_or_default()
+        }));
+    }
+    Ok(answers)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+
+    use futures::FutureExt;
 
     use super::*;
 
@@ -133,6 +164,25 @@ mod tests {
             .await
             .expect("the second batch ran while the first waited");
         assert_eq!(answers, (Ok(1), Ok(2)));
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_is_answered_one_request_at_a_time() {
+        // Refuses any statement that holds a zero.
+        fn run<'a>(
+            _: &'a (),
+            requests: &'a [u32],
+        ) -> BoxFuture<'a, Result<Vec<u32>, &'static str>> {
+            let answer = match requests.contains(&0) {
+                true => Err("refused"),
+                false => Ok(requests.iter().map(|r| r * 10).collect()),
+            };
+            futures::future::ready(answer).boxed()
+        }
+        let answers = together_or_alone(&(), &[1, 0, 2], |_| true, run).await;
+        assert_eq!(answers, Ok(vec![Ok(10), Err("refused"), Ok(20)]));
+        let unrefused = together_or_alone(&(), &[1, 0], |_| false, run).await;
+        assert_eq!(unrefused, Err("refused"));
     }
 
     #[tokio::test]

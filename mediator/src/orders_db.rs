@@ -6,8 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use common::batch::{Batcher, Gone};
+use common::batch::{together_or_alone, Batcher, Gone};
 use deadpool_postgres::{Pool, PoolError};
+use futures::FutureExt;
 use order_api::orders::Order;
 use order_api::store::{self, Failing, Finish, StoreError};
 
@@ -139,27 +140,26 @@ async fn finish_batch(pool: Pool, batch: Vec<Finish>) -> Vec<Answer<bool>> {
 }
 
 async fn finish_round(pool: &Pool, round: &[Finish]) -> Vec<Answer<bool>> {
-    match finish_together(pool, round).await {
-        Ok(moved) => {
-            let moved: HashSet<i64> = moved.into_iter().collect();
-            round.iter().map(|f| Ok(moved.contains(&f.id))).collect()
-        }
-        // An order the database refuses must not fail the others with it.
-        Err(DbError::Failed(_)) if round.len() > 1 => {
-            let mut answers = Vec::with_capacity(round.len());
-            for finish in round {
-                let alone = finish_together(pool, std::slice::from_ref(finish)).await;
-                answers.push(alone.map(|moved| !moved.is_empty()));
-            }
-            answers
-        }
+    // An order the database refuses must not fail the others with it.
+    let refused = |err: &DbError| matches!(err, DbError::Failed(_));
+    match together_or_alone(pool, round, refused, |pool, finishes| {
+        finish_together(pool, finishes).boxed()
+    })
+    .await
+    {
+        Ok(answers) => answers,
         Err(err) => vec![Err(err); round.len()],
     }
 }
 
-async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<i64>> {
+/// Finishes `finishes` in one statement: whether each moved.
+async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<bool>> {
     let conn = pool.get().await?;
-    Ok(store::finish_all(&conn, finishes).await?)
+    let moved: HashSet<i64> = store::finish_all(&conn, finishes)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(finishes.iter().map(|f| moved.contains(&f.id)).collect())
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 //! of what accepting an order costs the database. With no load a batch is
 //! one order and waits for nothing.
 
-use common::batch::Batcher;
+use common::batch::{together_or_alone, Batcher};
 use common::ApiError;
 use deadpool_postgres::Pool;
+use futures::FutureExt;
 
 use crate::orders::Order;
 use crate::store::{self, NewOrder};
@@ -53,23 +54,21 @@ async fn insert_batch(pool: Pool, orders: Vec<NewOrder>) -> Vec<Answer> {
             return orders.iter().map(|_| Err(unavailable())).collect();
         }
     };
-    match store::insert_all(&conn, &orders).await {
-        Ok(inserted) => inserted.into_iter().map(Ok).collect(),
-        // The statement failed for all: each order alone, so that one the
-        // database refuses does not fail the others, and each gets its own
-        // error (a lost connection fails each quickly).
-        Err(_) if orders.len() > 1 => {
-            let mut answers = Vec::with_capacity(orders.len());
-            for order in &orders {
-                let alone = store::insert_all(&conn, std::slice::from_ref(order)).await;
-                answers.push(
-                    alone
-                        .map(|mut one| one.pop().flatten())
-                        .map_err(ApiError::from),
-                );
-            }
-            answers
-        }
+    // Any failure is tried again order by order, so that one the database
+    // refuses does not fail the others, and each gets its own error.
+    match together_or_alone(
+        &conn,
+        &orders,
+        |_| true,
+        |conn, orders| store::insert_all(conn, orders).boxed(),
+    )
+    .await
+    {
+        Ok(answers) => answers
+            .into_iter()
+            .map(|answer| answer.map_err(ApiError::from))
+            .collect(),
+        // Only a batch of one fails as a whole.
         Err(err) => vec![Err(err.into())],
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::api::{Api, User};
 use crate::conservation::{self, Verdict};
-use crate::system::{self, ProcessUse};
+use crate::system::{self, MachineCpu, ProcessUse};
 use crate::Plan;
 
 /// One stage's figures. Latencies in milliseconds.
@@ -33,6 +33,16 @@ pub struct Stage {
     pub saga_p50_ms: f64,
     pub saga_p99_ms: f64,
     pub commits_per_saga: f64,
+    pub wal_flushes_per_saga: f64,
+    /// The mean WAL flush; `None` when the server does not time them.
+    pub wal_flush_ms: Option<f64>,
+    /// Percent of the stage's time the WAL was being flushed: flushes are
+    /// one at a time, so near 100% every commit queues for its flush.
+    pub wal_busy_pct: Option<f64>,
+    /// Percent of all the cores' time while the stage ran (until its last
+    /// saga finished): busy, and taken by the host.
+    pub cpu_busy_pct: f64,
+    pub cpu_steal_pct: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,12 +139,15 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Placed>>,
 {
-    let commits_before = system::commits(&plan.pg_url).await?;
+    let db_before = system::db_counters(&plan.pg_url).await?;
+    let (cpu_before, started) = (MachineCpu::now(), Instant::now());
     let placed = load().await?;
     wait_final(orders, &placed.ids).await?;
+    let (cpu_busy_pct, cpu_steal_pct) = MachineCpu::now().shares_since(cpu_before);
+    let window_ms = started.elapsed().as_secs_f64() * 1000.0;
     // PostgreSQL publishes its counters about once a second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let commits = system::commits(&plan.pg_url).await? - commits_before;
+    let db = system::db_counters(&plan.pg_url).await? - db_before;
     let rows = orders
         .query(
             "SELECT status = 'completed', extract(epoch FROM updated_at - created_at)::float8,
@@ -154,6 +167,14 @@ where
     let finished = rows.len() as u64;
     let span = (last - first).max(1e-3);
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let timed = db.wal_flushes > 0 && db.wal_flush_ms > 0.0;
+    let per_saga = |n: i64| {
+        if finished > 0 {
+            n as f64 / finished as f64
+        } else {
+            0.0
+        }
+    };
     let stage = Stage {
         label,
         offered_per_sec: offered,
@@ -169,15 +190,16 @@ where
         accept_p999_ms: ms(&placed.latency, 0.999),
         saga_p50_ms: ms(&saga, 0.5),
         saga_p99_ms: ms(&saga, 0.99),
-        commits_per_saga: if finished > 0 {
-            commits as f64 / finished as f64
-        } else {
-            0.0
-        },
+        commits_per_saga: per_saga(db.commits),
+        wal_flushes_per_saga: per_saga(db.wal_flushes),
+        wal_flush_ms: timed.then(|| db.wal_flush_ms / db.wal_flushes as f64),
+        wal_busy_pct: timed.then(|| 100.0 * db.wal_flush_ms / window_ms),
+        cpu_busy_pct,
+        cpu_steal_pct,
     };
     eprintln!(
-        "{}: {:.0} accepted/s, {:.0} sagas/s, accept p99 {:.1} ms, saga p99 {:.1} ms, {:.1} commits/saga, {} errors",
-        stage.label, stage.accepted_per_sec, stage.sagas_per_sec, stage.accept_p99_ms, stage.saga_p99_ms, stage.commits_per_saga, stage.errors
+        "{}: {:.0} accepted/s, {:.0} sagas/s, accept p99 {:.1} ms, saga p99 {:.1} ms, {:.1} commits/saga, {} errors, CPU {:.0}% busy {:.0}% stolen",
+        stage.label, stage.accepted_per_sec, stage.sagas_per_sec, stage.accept_p99_ms, stage.saga_p99_ms, stage.commits_per_saga, stage.errors, stage.cpu_busy_pct, stage.cpu_steal_pct
     );
     Ok(stage)
 }

@@ -115,6 +115,29 @@ fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         md,
+        "\nThe machine during each stage (CPU shares of all cores, until the stage's last saga finished; \
+         steal is time the host took from this virtual machine; every database commits through one WAL):\n"
+    );
+    let _ = writeln!(
+        md,
+        "| stage | CPU busy | CPU steal | WAL flushes/saga | mean WAL flush | WAL flushing |\n|---|---|---|---|---|---|"
+    );
+    for s in &r.stages {
+        let untimed = || "not timed".to_owned();
+        let flush = s
+            .wal_flush_ms
+            .map_or_else(untimed, |ms| format!("{ms:.2} ms"));
+        let busy = s
+            .wal_busy_pct
+            .map_or_else(untimed, |pct| format!("{pct:.0}% of the time"));
+        let _ = writeln!(
+            md,
+            "| {} | {:.0}% | {:.1}% | {:.1} | {flush} | {busy} |",
+            s.label, s.cpu_busy_pct, s.cpu_steal_pct, s.wal_flushes_per_saga
+        );
+    }
+    let _ = writeln!(
+        md,
         "\nCeiling: pgbench, one reservation-shaped transaction (conditional UPDATE + INSERT ... ON CONFLICT) with {} clients: **{:.0} commits/s**. Best: **{:.0} sagas/s = {:.1}%** of it.\n",
         r.pgbench_clients, r.ceiling_commits_per_sec, r.best_sagas_per_sec, r.ratio_to_ceiling * 100.0
     );

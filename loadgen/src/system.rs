@@ -1,5 +1,6 @@
 //! What the machine says about the run: the services' peak memory and CPU
-//! time (from /proc), and PostgreSQL's commit counters.
+//! time and the machine's CPU time (from /proc), and PostgreSQL's commit
+//! and WAL counters.
 
 use std::path::Path;
 
@@ -73,17 +74,86 @@ pub fn used_since(before: &[ProcessUse], mut now: Vec<ProcessUse>) -> Vec<Proces
     now
 }
 
-/// Commits so far in the services' databases.
-pub async fn commits(pg_url: &str) -> anyhow::Result<i64> {
+/// PostgreSQL's counters so far: commits in the services' databases, and
+/// WAL flushes of the whole cluster (every database commits through the
+/// one WAL, so a flush waits for the one before it).
+#[derive(Debug, Clone, Copy)]
+pub struct DbCounters {
+    pub commits: i64,
+    pub wal_flushes: i64,
+    /// Zero unless the server runs with `track_wal_io_timing`.
+    pub wal_flush_ms: f64,
+}
+
+impl std::ops::Sub for DbCounters {
+    type Output = Self;
+    fn sub(self, before: Self) -> Self {
+        Self {
+            commits: self.commits - before.commits,
+            wal_flushes: self.wal_flushes - before.wal_flushes,
+            wal_flush_ms: self.wal_flush_ms - before.wal_flush_ms,
+        }
+    }
+}
+
+pub async fn db_counters(pg_url: &str) -> anyhow::Result<DbCounters> {
     let (client, conn) =
         tokio_postgres::connect(&format!("{pg_url}/postgres"), tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     let row = client
         .query_one(
-            "SELECT sum(xact_commit)::bigint FROM pg_stat_database
-             WHERE datname IN ('auth', 'billing', 'orders', 'items', 'slots')",
+            "SELECT (SELECT sum(xact_commit)::bigint FROM pg_stat_database
+                     WHERE datname IN ('auth', 'billing', 'orders', 'items', 'slots')),
+                    wal_sync, wal_sync_time
+             FROM pg_stat_wal",
             &[],
         )
         .await?;
-    Ok(row.get(0))
+    Ok(DbCounters {
+        commits: row.get(0),
+        wal_flushes: row.get(1),
+        wal_flush_ms: row.get(2),
+    })
+}
+
+/// The machine's CPU time so far, in ticks, from the first line of
+/// /proc/stat: what ran, what idled, and what the host took (steal: the
+/// time a virtual machine's cores were runnable but not running).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineCpu {
+    pub busy: u64,
+    pub idle: u64,
+    pub steal: u64,
+}
+
+impl MachineCpu {
+    pub fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let at = |i: usize| ticks.get(i).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal
+        Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            idle: at(3) + at(4),
+            steal: at(7),
+        }
+    }
+
+    /// Percent of all the cores' time since `before`: (busy, steal).
+    pub fn shares_since(self, before: Self) -> (f64, f64) {
+        let busy = self.busy.saturating_sub(before.busy) as f64;
+        let steal = self.steal.saturating_sub(before.steal) as f64;
+        let total = busy + steal + self.idle.saturating_sub(before.idle) as f64;
+        if total == 0.0 {
+            return (0.0, 0.0);
+        }
+        (100.0 * busy / total, 100.0 * steal / total)
+    }
 }

@@ -43,6 +43,9 @@ pub struct Stage {
     /// saga finished): busy, and taken by the host.
     pub cpu_busy_pct: f64,
     pub cpu_steal_pct: f64,
+    /// Open loop: the p99 of how late the load generator sent an order
+    /// (waiting for a core, like everything else here).
+    pub send_late_p99_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +126,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
 /// What a load loop hands back: accept latencies and the accepted ids.
 struct Placed {
     latency: Histogram<u64>,
+    /// Open loop: how late each order left the load generator.
+    late: Option<Histogram<u64>>,
     ids: Vec<i64>,
     errors: u64,
     seconds: f64,
@@ -196,6 +201,7 @@ where
         wal_busy_pct: timed.then(|| 100.0 * db.wal_flush_ms / window_ms),
         cpu_busy_pct,
         cpu_steal_pct,
+        send_late_p99_ms: placed.late.as_ref().map(|h| ms(h, 0.99)),
     };
     eprintln!(
         "{}: {:.0} accepted/s, {:.0} sagas/s, accept p99 {:.1} ms, saga p99 {:.1} ms, {:.1} commits/saga, {} errors, CPU {:.0}% busy {:.0}% stolen",
@@ -206,6 +212,10 @@ where
 
 /// `rate` orders a second for `duration`, each sent at its planned moment
 /// whatever happened to the others; latency counts from that moment.
+///
+/// A thread of its own keeps the plan: tokio's timers tick in whole
+/// milliseconds and would send each order up to two milliseconds late,
+/// which the latency would then charge to the system under test.
 async fn open_loop(
     api: &Api,
     users: &Arc<Vec<User>>,
@@ -214,12 +224,23 @@ async fn open_loop(
 ) -> anyhow::Result<Placed> {
     let total = (rate as f64 * duration.as_secs_f64()) as usize;
     let start = Instant::now() + Duration::from_millis(50);
+    let (due, mut sends) = tokio::sync::mpsc::unbounded_channel();
+    let first = start.into_std();
+    let pacer = std::thread::spawn(move || {
+        for i in 0..total {
+            let intended = first + Duration::from_secs_f64(i as f64 / rate as f64);
+            std::thread::sleep(intended.saturating_duration_since(std::time::Instant::now()));
+            if due.send((i, Instant::from_std(intended))).is_err() {
+                return;
+            }
+        }
+    });
     let mut calls = JoinSet::new();
-    for i in 0..total {
+    let mut late = Histogram::<u64>::new(3)?;
+    while let Some((i, intended)) = sends.recv().await {
+        late.record((intended.elapsed().as_micros() as u64).max(1))?;
         let (api, users) = (api.clone(), users.clone());
-        let intended = start + Duration::from_secs_f64(i as f64 / rate as f64);
         calls.spawn(async move {
-            tokio::time::sleep_until(intended).await;
             let user = &users[i % users.len()];
             let result = api
                 .place(user, (i % 10 + 1) as u32, SLOTS[i % SLOTS.len()])
@@ -227,7 +248,12 @@ async fn open_loop(
             (intended.elapsed(), result)
         });
     }
-    collect(calls, start).await
+    if pacer.join().is_err() {
+        anyhow::bail!("the pacing thread panicked");
+    }
+    let mut placed = collect(calls, start).await?;
+    placed.late = Some(late);
+    Ok(placed)
 }
 
 /// `concurrency` users placing orders back to back for `duration`.
@@ -259,6 +285,7 @@ async fn closed_loop(
     }
     let mut placed = Placed {
         latency: Histogram::new(3)?,
+        late: None,
         ids: Vec::new(),
         errors: 0,
         seconds: 0.0,
@@ -278,6 +305,7 @@ async fn collect(
 ) -> anyhow::Result<Placed> {
     let mut placed = Placed {
         latency: Histogram::new(3)?,
+        late: None,
         ids: Vec::new(),
         errors: 0,
         seconds: 0.0,

@@ -120,7 +120,7 @@ fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(
         md,
-        "| stage | CPU busy | CPU steal | WAL flushes/saga | mean WAL flush | WAL flushing |\n|---|---|---|---|---|---|"
+        "| stage | CPU busy | CPU steal | WAL flushes/saga | mean WAL flush | WAL flushing | sent late, p99 |\n|---|---|---|---|---|---|---|"
     );
     for s in &r.stages {
         let untimed = || "not timed".to_owned();
@@ -130,9 +130,12 @@ fn markdown(r: &Report) -> String {
         let busy = s
             .wal_busy_pct
             .map_or_else(untimed, |pct| format!("{pct:.0}% of the time"));
+        let late = s
+            .send_late_p99_ms
+            .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.2} ms"));
         let _ = writeln!(
             md,
-            "| {} | {:.0}% | {:.1}% | {:.1} | {flush} | {busy} |",
+            "| {} | {:.0}% | {:.1}% | {:.1} | {flush} | {busy} | {late} |",
             s.label, s.cpu_busy_pct, s.cpu_steal_pct, s.wal_flushes_per_saga
         );
     }

@@ -190,6 +190,10 @@ pub async fn load_all(db: &impl GenericClient, ids: &[i64]) -> Result<Vec<Order>
     parse(db.query(&db.prepare_cached(sql).await?, &[&ids]).await?)
 }
 
+const PENDING_OLDER_THAN: &str = "SELECT id FROM orders
+    WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
+    ORDER BY created_at LIMIT $2";
+
 /// Pending orders older than `age_ms`, oldest first: candidates for the
 /// sweeper, which re-queues those nobody holds. This is the one statement
 /// that says `status = 'pending'`, the predicate of the `orders_pending`
@@ -202,11 +206,11 @@ pub async fn pending_older_than(
     age_ms: i64,
     limit: i64,
 ) -> Result<Vec<i64>, StoreError> {
-    let sql = "SELECT id FROM orders
-               WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
-               ORDER BY created_at LIMIT $2";
     let rows = db
-        .query(&db.prepare_cached(sql).await?, &[&age_ms, &limit])
+        .query(
+            &db.prepare_cached(PENDING_OLDER_THAN).await?,
+            &[&age_ms, &limit],
+        )
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
@@ -221,6 +225,13 @@ pub enum Failing {
     AlreadyCompleted,
 }
 
+const BEGIN_FAILING: &str = "WITH marked AS (
+        UPDATE orders SET reason = $2, updated_at = now()
+        WHERE id = $1 AND status NOT IN ('completed', 'failed') AND reason IS NULL
+        RETURNING reason
+    )
+    SELECT (SELECT reason FROM marked), status, reason FROM orders WHERE id = $1";
+
 /// Marks a pending order as failing with `reason` before any compensation,
 /// so that no concurrent run can complete it. An order already failing keeps
 /// its first reason.
@@ -229,14 +240,8 @@ pub async fn begin_failing(
     id: i64,
     reason: &str,
 ) -> Result<Failing, StoreError> {
-    let sql = "WITH marked AS (
-                   UPDATE orders SET reason = $2, updated_at = now()
-                   WHERE id = $1 AND status NOT IN ('completed', 'failed') AND reason IS NULL
-                   RETURNING reason
-               )
-               SELECT (SELECT reason FROM marked), status, reason FROM orders WHERE id = $1";
     let row = db
-        .query_one(&db.prepare_cached(sql).await?, &[&id, &reason])
+        .query_one(&db.prepare_cached(BEGIN_FAILING).await?, &[&id, &reason])
         .await?;
     let (marked, status, existing): (Option<String>, String, Option<String>) =
         (row.get(0), row.get(1), row.get(2));
@@ -256,6 +261,13 @@ pub struct Finish {
     pub steps: Vec<StepRecord>,
 }
 
+const FINISH_ALL: &str = "UPDATE orders
+    SET status = wanted.status, history = wanted.history::jsonb, updated_at = now()
+    FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted (id, status, history)
+    WHERE orders.id = wanted.id AND orders.status NOT IN ('completed', 'failed')
+      AND (orders.reason IS NULL) = (wanted.status = 'completed')
+    RETURNING orders.id";
+
 /// Moves each pending order to its final status with its run's history;
 /// returns the ids it moved. A completion needs no reason set, a failure
 /// needs one (set by `begin_failing`): the same rule the table's CHECKs
@@ -268,12 +280,6 @@ pub async fn finish_all(
     db: &impl GenericClient,
     finishes: &[Finish],
 ) -> Result<Vec<i64>, StoreError> {
-    let sql = "UPDATE orders
-               SET status = wanted.status, history = wanted.history::jsonb, updated_at = now()
-               FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted (id, status, history)
-               WHERE orders.id = wanted.id AND orders.status NOT IN ('completed', 'failed')
-                 AND (orders.reason IS NULL) = (wanted.status = 'completed')
-               RETURNING orders.id";
     let ids: Vec<i64> = finishes.iter().map(|f| f.id).collect();
     let statuses: Vec<&str> = finishes.iter().map(|f| f.status.as_str()).collect();
     let histories = finishes
@@ -282,6 +288,71 @@ pub async fn finish_all(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| StoreError::Corrupt(format!("history not serializable: {err}")))?;
     let params: [&(dyn ToSql + Sync); 3] = [&ids, &statuses, &histories];
-    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+    let rows = db
+        .query(&db.prepare_cached(FINISH_ALL).await?, &params)
+        .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use common::testing::TestDatabase;
+
+    use super::*;
+
+    /// The plan order-api and the mediator would run for `sql`, with
+    /// `args` (SQL literals), planned once for all values as they plan it.
+    async fn plan(db: &tokio_postgres::Client, sql: &str, args: &str) -> String {
+        db.batch_execute(&format!("DEALLOCATE ALL; PREPARE statement AS {sql}"))
+            .await
+            .expect("prepared");
+        let rows = db
+            .query(&format!("EXPLAIN EXECUTE statement ({args})"), &[])
+            .await
+            .expect("explained");
+        rows.iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn statements_that_change_one_order_find_it_by_id_when_few_are_pending() {
+        let database = TestDatabase::create("orders", crate::migrations).await;
+        let pool = crate::connect_orders_db(&database.settings)
+            .await
+            .expect("connected");
+        let db = pool.get().await.expect("a connection");
+        // What PostgreSQL counts on a quiet day: many final orders, almost
+        // no pending one; under load thousands are pending.
+        db.batch_execute(
+            "INSERT INTO orders (username, amount, item, slot, status)
+                 SELECT 'buyer' || g % 50, 1, 1, '08:00', 'completed'
+                 FROM generate_series(1, 5000) g;
+             INSERT INTO orders (username, amount, item, slot) VALUES ('buyer1', 1, 1, '08:00');
+             ANALYZE orders",
+        )
+        .await
+        .expect("orders counted");
+
+        for (name, sql, args) in [
+            (
+                "finish_all",
+                FINISH_ALL,
+                r#"'{1}', '{completed}', '{"[]"}'"#,
+            ),
+            ("begin_failing", BEGIN_FAILING, "1, 'Not enough money'"),
+        ] {
+            let plan = plan(&db, sql, args).await;
+            assert!(
+                plan.contains("orders_pkey") && !plan.contains("orders_pending"),
+                "{name} should look the order up by id:\n{plan}"
+            );
+        }
+        let sweep = plan(&db, PENDING_OLDER_THAN, "1000, 100").await;
+        assert!(
+            sweep.contains("orders_pending"),
+            "the sweeper should read the index of pending orders:\n{sweep}"
+        );
+    }
 }

@@ -117,9 +117,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         let best = best_rate(&stages);
         let half = (best / 2.0).round() as u32;
         if half > 0 {
-            let mut stage = measure(plan, &orders, format!("open {half}/s"), Some(half), || {
-                open_loop(&api, &users, half, plan.stage)
-            })
+            let mut stage = measure(
+                plan,
+                &orders,
+                format!("open {half}/s (half the best)"),
+                Some(half),
+                || open_loop(&api, &users, half, plan.stage),
+            )
             .await?;
             stage.half_the_best = true;
             stages.push(stage);

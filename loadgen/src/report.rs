@@ -111,14 +111,9 @@ fn markdown(r: &Report) -> String {
     let _ = writeln!(md, "| stage | accepted/s | sagas/s | accept p50 | accept p99 | accept p99.9 | saga p50 | saga p99 | commits/saga | errors |");
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
     for s in &r.stages {
-        let half = if s.half_the_best {
-            " (half the best)"
-        } else {
-            ""
-        };
         let _ = writeln!(
             md,
-            "| {}{half} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} | {} |",
+            "| {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} | {} |",
             s.label, s.accepted_per_sec, s.sagas_per_sec, s.accept_p50_ms, s.accept_p99_ms, s.accept_p999_ms, s.saga_p50_ms, s.saga_p99_ms, s.commits_per_saga, s.errors
         );
     }

@@ -4,8 +4,8 @@
 //! through the public API: open loop at fixed offered rates (latency measured
 //! from each request's intended start, so a stall is not hidden), closed
 //! loop flat out, then open loop again at half the best rate seen (where the
-//! latency target is set; only after a closed loop). Saga latency comes from the orders database (accepted to
-//! final). After the load it reads the databases' commit counters, the
+//! latency target is set; only after a closed loop). Saga latency comes from
+//! the orders database (accepted to final). After the load it reads the databases' commit counters, the
 //! services' peak memory and CPU time, and checks conservation: a run that
 //! breaks it is a failed run whatever its speed.
 #![forbid(unsafe_code)]

@@ -1,5 +1,5 @@
-//! The load itself: users, the open-loop ramp, the closed loop, and what
-//! each stage measured.
+//! The run: users, the stages in order (the open-loop ramp, the closed
+//! loop, the stage at half the best rate), and what each stage measured.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::api::{Api, User};
+use crate::api::Api;
 use crate::conservation::{self, Verdict};
+use crate::loops::{closed_loop, open_loop, Placed};
 use crate::system::{self, MachineCpu, ProcessUse};
 use crate::Plan;
 
@@ -78,11 +78,6 @@ fn best_rate(stages: &[Stage]) -> f64 {
     stages.iter().map(|s| s.sagas_per_sec).fold(0.0, f64::max)
 }
 
-const SLOTS: [&str; 11] = [
-    "08:00", "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00", "17:00",
-    "18:00",
-];
-
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let processes_before = system::process_use(&plan.pids_dir);
     let api = Api::new(&plan.gateway);
@@ -148,16 +143,6 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         conservation: conservation::check(&plan.pg_url).await?,
         stages,
     })
-}
-
-/// What a load loop hands back: accept latencies and the accepted ids.
-struct Placed {
-    latency: Histogram<u64>,
-    /// Open loop: how late each order left the load generator.
-    late: Option<Histogram<u64>>,
-    ids: Vec<i64>,
-    errors: u64,
-    seconds: f64,
 }
 
 async fn measure<F, Fut>(
@@ -236,134 +221,6 @@ where
         stage.label, stage.accepted_per_sec, stage.sagas_per_sec, stage.accept_p99_ms, stage.saga_p99_ms, stage.commits_per_saga, stage.errors, stage.cpu_busy_pct, stage.cpu_steal_pct
     );
     Ok(stage)
-}
-
-/// `rate` orders a second for `duration`, each sent at its planned moment
-/// whatever happened to the others; latency counts from that moment.
-///
-/// A thread of its own keeps the plan: tokio's timers tick in whole
-/// milliseconds and would send each order up to two milliseconds late,
-/// which the latency would then charge to the system under test.
-async fn open_loop(
-    api: &Api,
-    users: &Arc<Vec<User>>,
-    rate: u32,
-    duration: Duration,
-) -> anyhow::Result<Placed> {
-    let total = (rate as f64 * duration.as_secs_f64()) as usize;
-    let start = Instant::now() + Duration::from_millis(50);
-    let (due, mut sends) = tokio::sync::mpsc::unbounded_channel();
-    let first = start.into_std();
-    let pacer = std::thread::spawn(move || {
-        for i in 0..total {
-            let intended = first + Duration::from_secs_f64(i as f64 / rate as f64);
-            std::thread::sleep(intended.saturating_duration_since(std::time::Instant::now()));
-            if due.send((i, Instant::from_std(intended))).is_err() {
-                return;
-            }
-        }
-    });
-    let mut calls = JoinSet::new();
-    let mut late = Histogram::<u64>::new(3)?;
-    while let Some((i, intended)) = sends.recv().await {
-        late.record((intended.elapsed().as_micros() as u64).max(1))?;
-        let (api, users) = (api.clone(), users.clone());
-        calls.spawn(async move {
-            let user = &users[i % users.len()];
-            let result = api
-                .place(user, (i % 10 + 1) as u32, SLOTS[i % SLOTS.len()])
-                .await;
-            (intended.elapsed(), result)
-        });
-    }
-    if pacer.join().is_err() {
-        anyhow::bail!("the pacing thread panicked");
-    }
-    let mut placed = collect(calls, start).await?;
-    placed.late = Some(late);
-    Ok(placed)
-}
-
-/// `concurrency` users placing orders back to back for `duration`.
-async fn closed_loop(
-    api: &Api,
-    users: &Arc<Vec<User>>,
-    concurrency: usize,
-    duration: Duration,
-) -> anyhow::Result<Placed> {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut workers = JoinSet::new();
-    for w in 0..concurrency {
-        let (api, users) = (api.clone(), users.clone());
-        workers.spawn(async move {
-            let mut done = Vec::new();
-            let mut i = w;
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let user = &users[i % users.len()];
-                let result = api
-                    .place(user, (i % 10 + 1) as u32, SLOTS[i % SLOTS.len()])
-                    .await;
-                done.push((sent.elapsed(), result));
-                i += concurrency;
-            }
-            done
-        });
-    }
-    let mut placed = Placed {
-        latency: Histogram::new(3)?,
-        late: None,
-        ids: Vec::new(),
-        errors: 0,
-        seconds: 0.0,
-    };
-    while let Some(done) = workers.join_next().await {
-        for (latency, result) in done.context("a load worker panicked")? {
-            record(&mut placed, latency, result)?;
-        }
-    }
-    placed.seconds = start.elapsed().as_secs_f64();
-    Ok(placed)
-}
-
-async fn collect(
-    mut calls: JoinSet<(Duration, anyhow::Result<i64>)>,
-    start: Instant,
-) -> anyhow::Result<Placed> {
-    let mut placed = Placed {
-        latency: Histogram::new(3)?,
-        late: None,
-        ids: Vec::new(),
-        errors: 0,
-        seconds: 0.0,
-    };
-    while let Some(call) = calls.join_next().await {
-        let (latency, result) = call.context("a load task panicked")?;
-        record(&mut placed, latency, result)?;
-    }
-    placed.seconds = start.elapsed().as_secs_f64();
-    Ok(placed)
-}
-
-fn record(
-    placed: &mut Placed,
-    latency: Duration,
-    result: anyhow::Result<i64>,
-) -> anyhow::Result<()> {
-    match result {
-        Ok(id) => {
-            placed.ids.push(id);
-            placed.latency.record((latency.as_micros() as u64).max(1))?;
-        }
-        Err(err) => {
-            if placed.errors == 0 {
-                eprintln!("first error: {err:#}");
-            }
-            placed.errors += 1;
-        }
-    }
-    Ok(())
 }
 
 async fn wait_final(orders: &tokio_postgres::Client, ids: &[i64]) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@
 mod api;
 mod conservation;
 mod load;
+mod loops;
 mod plot;
 mod report;
 mod system;

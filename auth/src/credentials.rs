@@ -28,6 +28,28 @@ impl Password {
     }
 }
 
+/// A password as given at login: at most 72 bytes, since bcrypt would
+/// ignore the rest and accept any password that starts with the right 72.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub struct LoginPassword(String);
+
+impl TryFrom<String> for LoginPassword {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        if value.len() > 72 {
+            return Err("password must be at most 72 bytes".into());
+        }
+        Ok(Self(value))
+    }
+}
+
+impl LoginPassword {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A plausible address: one `@`, something before it, a dotted domain after.
 #[derive(Deserialize)]
 #[serde(try_from = "String")]
@@ -45,7 +67,7 @@ impl TryFrom<String> for Email {
         if local.is_empty()
             || !domain_ok
             || value.len() > 254
-            || value.chars().any(char::is_whitespace)
+            || value.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(invalid());
         }

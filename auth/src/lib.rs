@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 mod credentials;
+mod refresh_tokens;
 mod routes;
 mod settings;
+mod throttle;
 mod users;
 
 use std::future::Future;
@@ -17,6 +19,7 @@ use common::jwt::{TokenIssuer, TokenVerifier};
 use deadpool_postgres::Pool;
 
 pub use settings::Settings;
+pub use throttle::Limits as LoginLimits;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -33,9 +36,13 @@ pub(crate) struct Context {
     issuer: TokenIssuer,
     verifier: Arc<TokenVerifier>,
     billing: ServiceClient,
+    /// How long a call to billing may take; a pending sign-up older than
+    /// twice this has failed and may be cleared.
+    billing_timeout: std::time::Duration,
     bcrypt_cost: u32,
     access_ttl: std::time::Duration,
     refresh_ttl: std::time::Duration,
+    throttle: throttle::Limits,
     /// Checked against when the username is unknown, so that a login for
     /// an unknown user takes as long as one with a wrong password.
     dummy_hash: String,
@@ -59,10 +66,12 @@ pub async fn build(
             settings.service_token,
             settings.billing_timeout,
         ),
+        billing_timeout: settings.billing_timeout,
         bcrypt_cost: settings.bcrypt_cost,
         access_ttl: settings.access_ttl,
         refresh_ttl: settings.refresh_ttl,
+        throttle: settings.login_limits,
         dummy_hash,
     });
-    common::http::serve(settings.listen.addr, routes::all(context), ready, shutdown)
+    common::http::serve(&settings.listen, routes::all(context), ready, shutdown)
 }

@@ -28,6 +28,10 @@ pub struct Settings {
     pub access_ttl: Duration,
     /// `REFRESH_TOKEN_TTL_SECS` (default 7 days).
     pub refresh_ttl: Duration,
+    /// Failed logins allowed per username and per client address within a
+    /// window: `LOGIN_FAILURES_PER_USERNAME` (default 10),
+    /// `LOGIN_FAILURES_PER_ADDRESS` (default 100), `LOGIN_WINDOW_SECS` (60).
+    pub login_limits: crate::LoginLimits,
 }
 
 impl Settings {
@@ -47,6 +51,11 @@ impl Settings {
                 "REFRESH_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            login_limits: crate::LoginLimits {
+                per_username: config::parsed("LOGIN_FAILURES_PER_USERNAME", 10)?,
+                per_address: config::parsed("LOGIN_FAILURES_PER_ADDRESS", 100)?,
+                window: Duration::from_secs(config::parsed("LOGIN_WINDOW_SECS", 60)?),
+            },
         };
         settings.validate()?;
         Ok(settings)
@@ -62,6 +71,17 @@ impl Settings {
             self.access_ttl.as_secs() > 0 && self.access_ttl < self.refresh_ttl,
             "ACCESS_TOKEN_TTL_SECS must be positive and shorter than REFRESH_TOKEN_TTL_SECS"
         );
+        let limits = &self.login_limits;
+        ensure!(
+            limits.per_username > 0 && limits.per_address > 0 && !limits.window.is_zero(),
+            "LOGIN_FAILURES_PER_USERNAME, LOGIN_FAILURES_PER_ADDRESS and LOGIN_WINDOW_SECS must be positive"
+        );
+        if limits.per_address < limits.per_username {
+            tracing::warn!(
+                "LOGIN_FAILURES_PER_ADDRESS is below LOGIN_FAILURES_PER_USERNAME: one address \
+                 guessing one name is throttled by the address limit first"
+            );
+        }
         let probe = Claims::new("key-check", 0, TokenKind::Access, Duration::from_secs(60));
         let token = self.issuer.sign(&probe)?;
         self.verifier.decode(&token).context(

@@ -39,26 +39,82 @@ pub async fn find(
     Ok(row.map(Account::from))
 }
 
-/// Opens an account with `opening` in the wallet, recorded as a deposit.
-/// `Ok(false)` if the user already has one (the call is idempotent).
+/// What opening an account did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Opened {
+    Created,
+    /// The user already had it: the call is idempotent.
+    Existing,
+    /// The name's account belongs to another user id.
+    OtherOwner,
+}
+
+/// Opens `user_id`'s account with `opening` in the wallet, recorded as a deposit.
 pub async fn open(
     tx: &Transaction<'_>,
     username: &Username,
     email: &str,
+    user_id: i64,
     opening: Decimal,
-) -> Result<bool, tokio_postgres::Error> {
+) -> Result<Opened, tokio_postgres::Error> {
     let inserted = tx
         .execute(
-            "INSERT INTO accounts (username, email, wallet) VALUES ($1, $2, $3)
+            "INSERT INTO accounts (username, email, wallet, user_id) VALUES ($1, $2, $3, $4)
              ON CONFLICT (username) DO NOTHING",
-            &[&username.as_str(), &email, &opening],
+            &[&username.as_str(), &email, &opening, &user_id],
         )
         .await?
         == 1;
     if inserted {
         record_deposit(tx, username.as_str(), opening).await?;
+        return Ok(Opened::Created);
     }
-    Ok(inserted)
+    let owner = tx
+        .query_opt(
+            "SELECT user_id FROM accounts WHERE username = $1",
+            &[&username.as_str()],
+        )
+        .await?
+        .and_then(|row| row.get::<_, Option<i64>>(0));
+    Ok(if owner == Some(user_id) {
+        Opened::Existing
+    } else {
+        Opened::OtherOwner
+    })
+}
+
+/// Closes `user_id`'s account of `username` if it was never used (no
+/// reservation, no deposit but the opening one); `false` if there was
+/// nothing of that user's to close.
+pub async fn close_unused(
+    tx: &Transaction<'_>,
+    username: &Username,
+    user_id: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    let unused = tx
+        .query_opt(
+            "SELECT 1 FROM accounts a
+             WHERE a.username = $1 AND a.user_id = $2
+               AND NOT EXISTS (SELECT FROM reservations r WHERE r.username = a.username)
+               AND (SELECT count(*) FROM deposits d WHERE d.username = a.username) <= 1
+             FOR UPDATE",
+            &[&username.as_str(), &user_id],
+        )
+        .await?;
+    if unused.is_none() {
+        return Ok(false);
+    }
+    tx.execute(
+        "DELETE FROM deposits WHERE username = $1",
+        &[&username.as_str()],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM accounts WHERE username = $1",
+        &[&username.as_str()],
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Adds `amount` to the owner's wallet; `None` if there is no such account.

@@ -30,5 +30,5 @@ pub async fn build(
     let pool = common::db::connect(&settings.database, migrations).await?;
     let ready = common::db::ready_check(pool.clone());
     let routes = routes::all(pool, &settings);
-    common::http::serve(settings.listen.addr, routes, ready, shutdown)
+    common::http::serve(&settings.listen, routes, ready, shutdown)
 }

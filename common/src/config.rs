@@ -75,25 +75,44 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Where a service listens: `HTTP_HOST` (default 127.0.0.1) and `HTTP_PORT`.
+/// Where a service listens, and how long it waits for a client:
+/// `HTTP_HOST` (default 127.0.0.1), `HTTP_PORT`, `HTTP_HEADER_TIMEOUT_MS`
+/// (default 10000: a request's headers must arrive within it) and
+/// `HTTP_REQUEST_TIMEOUT_MS` (default 30000: the whole request, body and
+/// answer, must be done within it, else 408), so a slow client cannot hold
+/// a connection for ever.
 #[derive(Debug, Clone)]
 pub struct Listen {
     pub addr: SocketAddr,
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
 }
 
 impl Listen {
+    const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
     pub fn from_env(default_port: u16) -> anyhow::Result<Self> {
         let host: IpAddr = parsed("HTTP_HOST", IpAddr::from([127, 0, 0, 1]))?;
         let port: u16 = parsed("HTTP_PORT", default_port)?;
-        Ok(Self {
+        let listen = Self {
             addr: SocketAddr::new(host, port),
-        })
+            header_timeout: millis("HTTP_HEADER_TIMEOUT_MS", Self::HEADER_TIMEOUT)?,
+            request_timeout: millis("HTTP_REQUEST_TIMEOUT_MS", Self::REQUEST_TIMEOUT)?,
+        };
+        anyhow::ensure!(
+            !listen.header_timeout.is_zero() && !listen.request_timeout.is_zero(),
+            "HTTP_HEADER_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS must be positive"
+        );
+        Ok(listen)
     }
 
     /// Any free port on loopback, for tests.
     pub fn ephemeral() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            header_timeout: Self::HEADER_TIMEOUT,
+            request_timeout: Self::REQUEST_TIMEOUT,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A small Prometheus registry: counters and histograms kept in memory and
 //! rendered in the text exposition format by `GET /metrics`. Series are few
-//! (labels are methods, statuses, steps), so a mutex over a map is enough.
+//! (label values come from fixed sets: methods, route templates, statuses,
+//! steps), so a mutex over a map is enough.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -64,17 +65,90 @@ pub fn observe(family: &'static str, help: &'static str, labels: &[(&str, &str)]
     h.count += 1;
 }
 
-/// The per-request metrics every service keeps.
-pub fn http_request(method: &str, status: u16, seconds: f64) {
+/// The per-request metrics every service keeps. Every label comes from a
+/// fixed set, whatever the request: a client cannot add series.
+pub fn http_request(method: &warp::http::Method, path: &str, status: u16, seconds: f64) {
+    let method = method_label(method);
+    let route = route_label(path);
+    // Statuses are chosen by the services, not the client: a small set.
     let status = status.to_string();
-    let labels = [("method", method), ("status", status.as_str())];
+    let labels = [("method", method), ("route", route), ("status", &status)];
     count("http_requests_total", "HTTP requests served.", &labels, 1);
     observe(
         "http_request_duration_seconds",
         "Time to answer an HTTP request.",
-        &[("method", method)],
+        &[("method", method), ("route", route)],
         seconds,
     );
+}
+
+/// The standard methods by name, any other token as `OTHER`.
+fn method_label(method: &warp::http::Method) -> &'static str {
+    use warp::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("OTHER", |(_, name)| name)
+}
+
+/// Every path the services serve, as templates: `{}` stands for one
+/// segment. A path that matches none is `other`.
+const ROUTES: [&str; 15] = [
+    "/api/auth/users/",
+    "/api/token/",
+    "/api/token/refresh/",
+    "/api/token/verify/",
+    "/api/token/logout/",
+    "/api/openapi.yaml",
+    "/api/accounts/{username}",
+    "/api/accounts/{username}/deposit",
+    "/api/profiles/",
+    "/api/profiles/{username}",
+    "/api/orders/",
+    "/api/orders/{id}",
+    "/internal/reservations/{order_id}",
+    "/health",
+    "/ready",
+];
+
+/// The route template `path` belongs to (`/metrics` included).
+pub fn route_label(path: &str) -> &'static str {
+    if path == "/metrics" {
+        return "/metrics";
+    }
+    let matches = |template: &str| {
+        // warp routes match with or without the trailing slash.
+        let (template, path) = (template.trim_end_matches('/'), path.trim_end_matches('/'));
+        let (mut want, mut got) = (template.split('/'), path.split('/'));
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w.starts_with('{') => {
+                    if g.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    };
+    ROUTES
+        .iter()
+        .find(|template| matches(template))
+        .copied()
+        .unwrap_or("other")
 }
 
 /// The whole registry in the Prometheus text format.
@@ -107,4 +181,50 @@ pub fn render() -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warp::http::Method;
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        let made_up = Method::from_bytes(b"FROBNICATE").expect("a valid token");
+        assert_eq!(method_label(&made_up), "OTHER");
+        assert_eq!(route_label("/api/orders/42"), "/api/orders/{id}");
+        assert_eq!(route_label("/api/orders/"), "/api/orders/");
+        assert_eq!(route_label("/api/orders"), "/api/orders/");
+        assert_eq!(
+            route_label("/api/accounts/alice/deposit"),
+            "/api/accounts/{username}/deposit"
+        );
+        assert_eq!(
+            route_label("/internal/reservations/7"),
+            "/internal/reservations/{order_id}"
+        );
+        assert_eq!(route_label("/api/orders/42/x"), "other");
+        assert_eq!(route_label("/wp-admin/../../etc"), "other");
+        assert_eq!(route_label("/metrics"), "/metrics");
+    }
+
+    #[test]
+    fn made_up_methods_and_paths_add_no_series() {
+        let series = || {
+            render()
+                .lines()
+                .filter(|l| l.starts_with("http_requests_total{"))
+                .count()
+        };
+        http_request(&Method::GET, "/nothing-here-0", 404, 0.001);
+        let before = series();
+        for i in 0..100 {
+            let method = Method::from_bytes(format!("M{i}").as_bytes()).expect("a token");
+            http_request(&method, &format!("/nothing-here-{i}"), 404, 0.001);
+            http_request(&Method::GET, &format!("/nothing-here-{i}"), 404, 0.001);
+        }
+        // One new series at most: OTHER on the unknown route.
+        assert!(series() <= before + 1, "{}", render());
+    }
 }

@@ -68,7 +68,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .boxed();
     let ready = order_api::ready_check(pool.clone(), redis);
     let ops = common::http::serve(
-        settings.listen.addr,
+        &settings.listen,
         no_routes,
         ready,
         shutdown.clone().cancelled_owned(),

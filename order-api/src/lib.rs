@@ -72,7 +72,7 @@ pub async fn build(
         queue: QueueKeys::new(&settings.queue),
         verifier: settings.verifier,
     });
-    common::http::serve(settings.listen.addr, routes::all(context), ready, shutdown)
+    common::http::serve(&settings.listen, routes::all(context), ready, shutdown)
 }
 
 /// Ready when both the database and Redis answer.

@@ -31,5 +31,5 @@ pub async fn build(
     calendar::open_slots(&pool, &settings.slots(), settings.capacity).await?;
     let ready = common::db::ready_check(pool.clone());
     let routes = routes::reservations(pool, Arc::new(settings.service_token));
-    common::http::serve(settings.listen.addr, routes, ready, shutdown)
+    common::http::serve(&settings.listen, routes, ready, shutdown)
 }

@@ -17,6 +17,8 @@ pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(token::refresh::route(context.clone()))
         .unify()
+        .or(token::logout::route(context.clone()))
+        .unify()
         .or(token::verify::route(context))
         .unify()
         .boxed()

@@ -16,7 +16,7 @@ pub struct TestApp {
     pub auth_db: TestDatabase,
     pub keys: TestKeys,
     pub client: TestClient,
-    _billing_db: Option<TestDatabase>,
+    pub billing_db: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -26,6 +26,11 @@ impl TestApp {
 
     /// With `billing_up` false, auth points at a port where nothing listens.
     pub async fn spawn_with_billing(billing_up: bool) -> Self {
+        Self::spawn_with(billing_up, |_| {}).await
+    }
+
+    /// As `spawn_with_billing`, with settings changed by `configure`.
+    pub async fn spawn_with(billing_up: bool, configure: impl FnOnce(&mut Settings)) -> Self {
         testing::init_logs();
         let keys = TestKeys::generate();
         let service_token = testing::service_token();
@@ -36,7 +41,7 @@ impl TestApp {
             ("http://127.0.0.1:9".to_owned(), None)
         };
         let auth_db = TestDatabase::create("auth", auth::migrations).await;
-        let settings = Settings {
+        let mut settings = Settings {
             listen: Listen::ephemeral(),
             database: auth_db.settings.clone(),
             issuer: keys.issuer(),
@@ -47,7 +52,13 @@ impl TestApp {
             bcrypt_cost: 4,
             access_ttl: Duration::from_secs(300),
             refresh_ttl: Duration::from_secs(3600),
+            login_limits: auth::LoginLimits {
+                per_username: 10,
+                per_address: 100,
+                window: Duration::from_secs(60),
+            },
         };
+        configure(&mut settings);
         settings.validate().expect("test settings are valid");
         let server = auth::build(settings, std::future::pending())
             .await
@@ -59,7 +70,7 @@ impl TestApp {
             auth_db,
             keys,
             client: TestClient::default(),
-            _billing_db: billing_db,
+            billing_db,
         }
     }
 
@@ -91,6 +102,31 @@ impl TestApp {
             &json!({"username": username, "password": password}),
         )
         .await
+    }
+
+    /// A login that arrives through a proxy for the client at `address`.
+    pub async fn login_from(&self, address: &str, username: &str, password: &str) -> TestResponse {
+        self.client
+            .json(
+                Method::POST,
+                &format!("{}/api/token/", self.auth),
+                &[("x-forwarded-for", &format!("203.0.113.250, {address}"))],
+                &json!({"username": username, "password": password}),
+            )
+            .await
+    }
+
+    /// POST with a bearer token.
+    pub async fn post_as(&self, access: &str, path: &str, body: &Value) -> TestResponse {
+        let auth = format!("Bearer {access}");
+        self.client
+            .json(
+                Method::POST,
+                &format!("{}{path}", self.auth),
+                &[("authorization", &auth)],
+                body,
+            )
+            .await
     }
 
     /// Signs up and logs in; returns the access token.

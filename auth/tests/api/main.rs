@@ -1,3 +1,5 @@
 mod helpers;
+mod sessions;
 mod sign_up;
+mod throttling;
 mod tokens;

@@ -120,3 +120,67 @@ async fn bad_sign_ups_are_400_naming_the_field() {
     );
     assert_eq!(app.user_count("valid_name").await, 0);
 }
+
+/// Billing is held up (its accounts table locked) past auth's timeout, so
+/// sign-up gives up while billing may still open the wallet. A second
+/// person who later signs up with the same name gets a fresh account of
+/// their own, never the first one's.
+#[tokio::test]
+async fn a_sign_up_that_failed_half_way_leaves_nothing_to_inherit() {
+    let app = TestApp::spawn_with(true, |settings| {
+        settings.billing_timeout = std::time::Duration::from_millis(400);
+    })
+    .await;
+    let name = unique_name("half");
+    let billing_db = app.billing_db.as_ref().expect("billing runs");
+    let mut locker = billing_db.client().await;
+    let lock = locker.transaction().await.expect("begin");
+    lock.execute("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE", &[])
+        .await
+        .expect("lock");
+
+    let first = app
+        .post(
+            "/api/auth/users/",
+            &json!({"username": name, "password": "first person", "email": "first@example.com"}),
+        )
+        .await;
+    assert_error(&first, 503);
+    lock.commit().await.expect("release");
+    // Whatever billing still does with the first request, it does now.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+
+    let second = app
+        .post(
+            "/api/auth/users/",
+            &json!({"username": name, "password": "second person", "email": "second@example.com"}),
+        )
+        .await;
+
+    assert_eq!(second.status, 201, "{}", second.text);
+    let access = {
+        let login = app.login(&name, "second person").await;
+        assert_eq!(login.status, 200, "{}", login.text);
+        login.body["access"].as_str().expect("access").to_owned()
+    };
+    let account = app.account(&name, &access).await;
+    assert_eq!(account.status, 200, "{}", account.text);
+    assert_eq!(account.body["email"], json!("second@example.com"));
+    assert_eq!(account.body["wallet"], json!(100));
+    assert_error(&app.login(&name, "first person").await, 401);
+    assert_eq!(app.user_count(&name).await, 1);
+}
+
+#[tokio::test]
+async fn text_the_database_cannot_hold_is_400() {
+    let app = TestApp::spawn().await;
+
+    let nul_email = app
+        .post(
+            "/api/auth/users/",
+            &json!({"username": unique_name("nul"), "password": "correct horse", "email": "a\u{0}b@example.com"}),
+        )
+        .await;
+
+    assert_error(&nul_email, 400);
+}

@@ -27,6 +27,8 @@ pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
             settings.initial_wallet,
         ))
         .unify()
+        .or(profiles::delete::route(pool.clone(), credential.clone()))
+        .unify()
         .or(reservations::routes(pool, credential))
         .unify()
         .boxed()

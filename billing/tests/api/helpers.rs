@@ -56,7 +56,8 @@ impl TestApp {
     }
 
     pub async fn open_account(&self, username: &str, credential: &str) -> TestResponse {
-        let body = json!({"username": username, "email": format!("{username}@example.com")});
+        let body =
+            json!({"username": username, "email": format!("{username}@example.com"), "user_id": 1});
         self.client
             .json(
                 Method::POST,

@@ -109,7 +109,21 @@ impl ApiError {
             error: &self.message,
             field: self.field.as_deref(),
         };
-        warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        // A body refused unread, or a request cut short, leaves bytes on the
+        // connection: it must not be reused. Saying so lets a proxy (nginx)
+        // drop it instead of sending the next client's request down it.
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            response.headers_mut().insert(
+                warp::http::header::CONNECTION,
+                warp::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

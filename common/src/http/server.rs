@@ -2,18 +2,24 @@
 //! turned into JSON, one log line and one metric per request, and a graceful
 //! shutdown that lets requests in flight finish.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use hyper::server::conn::AddrStream;
+use hyper::service::{make_service_fn, service_fn};
 use warp::filters::BoxedFilter;
-use warp::reply::Response;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use super::error::recover;
+use super::error::{recover, ApiError};
 use super::ops::{self, ReadyCheck};
+use crate::config::Listen;
 use crate::metrics;
 
 /// A bound server: `addr` is the real address (the port is known even when
@@ -23,9 +29,10 @@ pub struct Server {
     pub run: BoxFuture<'static, ()>,
 }
 
-/// Binds `routes` (with the operational routes) on `addr`.
+/// Binds `routes` (with the operational routes) where `listen` says, with
+/// its header-read and request timeouts.
 pub fn serve(
-    addr: SocketAddr,
+    listen: &Listen,
     routes: BoxedFilter<(Response,)>,
     ready: ReadyCheck,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -36,28 +43,193 @@ pub fn serve(
         .recover(recover)
         .unify()
         .with(warp::log::custom(log_request));
-    let (addr, run) = warp::serve(app)
-        .try_bind_with_graceful_shutdown(addr, shutdown)
-        .with_context(|| format!("binding {addr}"))?;
+    let service = warp::service(app);
+    let request_timeout = listen.request_timeout;
+    let make_service = make_service_fn(move |connection: &AddrStream| {
+        let (service, peer) = (service.clone(), PeerAddr(connection.remote_addr()));
+        async move {
+            Ok::<_, Infallible>(service_fn(
+                move |mut request: hyper::Request<hyper::Body>| {
+                    request.extensions_mut().insert(peer);
+                    within(request_timeout, service.clone(), request)
+                },
+            ))
+        }
+    });
+    let server = hyper::Server::try_bind(&listen.addr)
+        .with_context(|| format!("binding {}", listen.addr))?
+        .http1_header_read_timeout(listen.header_timeout)
+        .serve(make_service);
+    let addr = server.local_addr();
     tracing::info!(%addr, "listening");
+    let run = server.with_graceful_shutdown(shutdown).map(|result| {
+        if let Err(err) = result {
+            tracing::error!(error = %err, "the server stopped");
+        }
+    });
     Ok(Server {
         addr,
         run: run.boxed(),
     })
 }
 
+/// The address of the connection's other end (a client, or a proxy in
+/// front of the service), kept in each request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Answers `request` with `service`, or 408 once `timeout` has passed.
+async fn within<S>(
+    timeout: Duration,
+    mut service: S,
+    request: hyper::Request<hyper::Body>,
+) -> Result<Response, Infallible>
+where
+    S: hyper::service::Service<
+        hyper::Request<hyper::Body>,
+        Response = Response,
+        Error = Infallible,
+    >,
+{
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    match tokio::time::timeout(timeout, service.call(request)).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            metrics::http_request(&method, &path, 408, timeout.as_secs_f64());
+            tracing::warn!(%method, path = %truncated(&path), "request timed out");
+            let message = format!("the request took longer than {} s", timeout.as_secs());
+            Ok(ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response())
+        }
+    }
+}
+
 fn log_request(info: warp::log::Info<'_>) {
     let status = info.status().as_u16();
     let seconds = info.elapsed().as_secs_f64();
-    metrics::http_request(info.method().as_str(), status, seconds);
+    metrics::http_request(info.method(), info.path(), status, seconds);
     if matches!(info.path(), "/health" | "/ready" | "/metrics") {
         return;
     }
     tracing::info!(
         method = %info.method(),
-        path = info.path(),
+        path = %truncated(info.path()),
         status,
         elapsed_ms = seconds * 1000.0,
         "request"
     );
+}
+
+/// A client's path, cut to 200 bytes for a log line.
+fn truncated(path: &str) -> &str {
+    let mut end = path.len().min(200);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use super::*;
+
+    async fn spawn(listen: Listen) -> SocketAddr {
+        let routes = warp::path!("slow")
+            .then(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                warp::reply().into_response()
+            })
+            .or(warp::path!("echo")
+                .and(crate::http::json_body::<serde_json::Value>())
+                .map(|v| crate::http::json_reply(&v, StatusCode::OK)))
+            .unify()
+            .boxed();
+        let ready: ReadyCheck = std::sync::Arc::new(|| async { Ok(()) }.boxed());
+        let server = serve(&listen, routes, ready, futures::future::pending()).expect("bound");
+        tokio::spawn(server.run);
+        server.addr
+    }
+
+    /// Writes `request`, then reads until the server closes (or 3 s pass).
+    fn exchange(addr: SocketAddr, request: &[u8], pause: Duration) -> String {
+        let mut stream = TcpStream::connect(addr).expect("connected");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout set");
+        stream.write_all(request).expect("written");
+        std::thread::sleep(pause);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+        let addr = spawn(Listen {
+            header_timeout: Duration::from_millis(300),
+            ..Listen::ephemeral()
+        })
+        .await;
+
+        let started = std::time::Instant::now();
+        let answer = tokio::task::spawn_blocking(move || {
+            exchange(addr, b"GET /health HTTP/1.1\r\nHost: x\r\n", Duration::ZERO)
+        })
+        .await
+        .expect("joined");
+
+        // Closed by the server, long before the client's 3 s read timeout.
+        assert!(started.elapsed() < Duration::from_secs(2), "{answer:?}");
+        assert!(!answer.contains("200 OK"), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_past_the_timeout_is_408_and_closes() {
+        let addr = spawn(Listen {
+            request_timeout: Duration::from_millis(300),
+            ..Listen::ephemeral()
+        })
+        .await;
+
+        let answer = tokio::task::spawn_blocking(move || {
+            exchange(
+                addr,
+                b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+                Duration::ZERO,
+            )
+        })
+        .await
+        .expect("joined");
+
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(
+            answer.to_lowercase().contains("connection: close"),
+            "{answer:?}"
+        );
+        assert!(answer.contains("\"error\""), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_refused_as_too_large_closes_the_connection() {
+        let addr = spawn(Listen::ephemeral()).await;
+        let body = vec![b'x'; 200_000];
+        let mut request = format!(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&body);
+
+        let answer = tokio::task::spawn_blocking(move || exchange(addr, &request, Duration::ZERO))
+            .await
+            .expect("joined");
+
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+        assert!(
+            answer.to_lowercase().contains("connection: close"),
+            "{answer:?}"
+        );
+    }
 }

@@ -160,7 +160,7 @@ impl TestStack {
 
     /// A user with an account holding `wallet`, and their access token.
     pub async fn user(&self, name: &str, wallet: u32) -> String {
-        let body = json!({"username": name, "email": format!("{name}@example.com")});
+        let body = json!({"username": name, "email": format!("{name}@example.com"), "user_id": 1});
         let opened = self
             .client
             .json(

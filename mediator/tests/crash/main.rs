@@ -139,7 +139,7 @@ async fn orders_survive_killed_mediators_a_killed_participant_and_a_redis_restar
                 Method::POST,
                 &format!("{billing_url}/api/profiles/"),
                 &[("x-service-token", drill.token.as_str())],
-                &json!({"username": name, "email": "drill@example.com"}),
+                &json!({"username": name, "email": "drill@example.com", "user_id": 1}),
             )
             .await;
         assert_eq!(opened.status, 201, "{}", opened.text);

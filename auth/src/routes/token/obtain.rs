@@ -1,27 +1,31 @@
 //! `POST /api/token/`: login, answering an access and a refresh token.
+//! Throttled per username and per client address (see `throttle`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use common::http::{json_body, json_reply, respond, with, ApiError};
-use common::jwt::{Claims, TokenKind};
+use common::domain::Username;
+use common::http::{client_address, json_body, json_reply, respond, with, ApiError};
 use serde::Deserialize;
-use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
-use warp::reply::Response;
+use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use crate::{credentials, users, Context};
+use crate::credentials::{self, LoginPassword};
+use crate::throttle::{self, Verdict};
+use crate::{refresh_tokens, users, Context};
 
 #[derive(Deserialize)]
 struct Login {
-    username: String,
-    password: String,
+    username: Username,
+    password: LoginPassword,
 }
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "token")
         .and(warp::post())
+        .and(client_address())
         .and(json_body::<Login>())
         .and(with(context))
         .then(handle)
@@ -29,29 +33,43 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn handle(login: Login, context: Arc<Context>) -> Result<Response, ApiError> {
+async fn handle(
+    address: IpAddr,
+    login: Login,
+    context: Arc<Context>,
+) -> Result<Response, ApiError> {
     let found = {
         let conn = context.pool.get().await?;
+        let verdict = throttle::check(&**conn, &context.throttle, &login.username, address).await?;
+        if let Verdict::Throttled { retry_after } = verdict {
+            tracing::warn!(username = %login.username, %address, "login throttled");
+            return Ok(too_many(retry_after));
+        }
         users::credentials(&**conn, &login.username).await?
     };
     let (id, hash) = match found {
         Some((id, hash)) => (Some(id), hash),
         None => (None, context.dummy_hash.clone()),
     };
-    let matches = credentials::verify(login.password, hash).await?;
-    let id = id
-        .filter(|_| matches)
-        .ok_or_else(|| ApiError::unauthorized("invalid username or password"))?;
-    let sign = |kind, ttl| {
-        context
-            .issuer
-            .sign(&Claims::new(&login.username, id, kind, ttl))
-            .map_err(ApiError::internal)
+    let matches = credentials::verify(login.password.into_inner(), hash).await?;
+    let conn = context.pool.get().await?;
+    let Some(id) = id.filter(|_| matches) else {
+        throttle::record_failure(&**conn, &context.throttle, &login.username, address).await?;
+        return Err(ApiError::unauthorized("invalid username or password"));
     };
-    let access = sign(TokenKind::Access, context.access_ttl)?;
-    let refresh = sign(TokenKind::Refresh, context.refresh_ttl)?;
-    Ok(json_reply(
-        &json!({"access": access, "refresh": refresh}),
-        StatusCode::OK,
-    ))
+    let pair = super::issue_pair(&context, &**conn, login.username.as_str(), id, None).await?;
+    if let Err(err) = refresh_tokens::prune(&**conn).await {
+        tracing::warn!(error = %err, "pruning expired refresh tokens");
+    }
+    Ok(json_reply(&pair, StatusCode::OK))
+}
+
+/// 429 with `Retry-After` in whole seconds.
+fn too_many(retry_after: std::time::Duration) -> Response {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many failed logins: try again in {seconds} s"),
+    );
+    warp::reply::with_header(error, "retry-after", seconds.to_string()).into_response()
 }

@@ -1,16 +1,18 @@
-//! `POST /api/token/refresh/`: a new access token for a valid refresh token.
+//! `POST /api/token/refresh/`: spends a refresh token and answers a new
+//! access token and the next refresh token of its family. A refresh token
+//! presented a second time is refused and revokes its whole family.
 
 use std::sync::Arc;
 
 use common::http::{json_body, json_reply, respond, with, ApiError};
-use common::jwt::{Claims, TokenKind};
+use common::jwt::TokenKind;
 use serde::Deserialize;
-use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
+use crate::refresh_tokens::{self, Spent};
 use crate::Context;
 
 #[derive(Deserialize)]
@@ -29,16 +31,23 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle(body: Refresh, context: Arc<Context>) -> Result<Response, ApiError> {
+    let invalid = || ApiError::unauthorized("invalid, expired or revoked refresh token");
     let claims = context
         .verifier
         .verify(&body.refresh, TokenKind::Refresh)
-        .map_err(|_| ApiError::unauthorized("invalid or expired refresh token"))?;
-    let access = Claims::new(
-        &claims.sub,
-        claims.uid,
-        TokenKind::Access,
-        context.access_ttl,
-    );
-    let access = context.issuer.sign(&access).map_err(ApiError::internal)?;
-    Ok(json_reply(&json!({ "access": access }), StatusCode::OK))
+        .map_err(|_| invalid())?;
+    let mut conn = context.pool.get().await?;
+    let tx = conn.transaction().await?;
+    let family = match refresh_tokens::spend(&*tx, &claims.jti).await? {
+        Spent::Now { family } => family,
+        Spent::Replayed => {
+            tx.commit().await?;
+            tracing::warn!(username = %claims.sub, "a spent refresh token was replayed: its family is revoked");
+            return Err(invalid());
+        }
+        Spent::Invalid => return Err(invalid()),
+    };
+    let pair = super::issue_pair(&context, &*tx, &claims.sub, claims.uid, Some(&family)).await?;
+    tx.commit().await?;
+    Ok(json_reply(&pair, StatusCode::OK))
 }

@@ -1,8 +1,10 @@
-//! `POST /api/token/verify/`: 200 `{}` for a valid token of either kind.
+//! `POST /api/token/verify/`: 200 `{}` for a valid token of either kind; a
+//! refresh token must also be live (not spent, not revoked).
 
 use std::sync::Arc;
 
 use common::http::{json_body, json_reply, respond, with, ApiError};
+use common::jwt::TokenKind;
 use serde::Deserialize;
 use serde_json::json;
 use warp::filters::BoxedFilter;
@@ -10,7 +12,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::Context;
+use crate::{refresh_tokens, Context};
 
 #[derive(Deserialize)]
 struct Verify {
@@ -28,9 +30,16 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle(body: Verify, context: Arc<Context>) -> Result<Response, ApiError> {
-    context
+    let invalid = || ApiError::unauthorized("invalid or expired token");
+    let claims = context
         .verifier
         .decode(&body.token)
-        .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+        .map_err(|_| invalid())?;
+    if claims.token_type == TokenKind::Refresh {
+        let conn = context.pool.get().await?;
+        if !refresh_tokens::is_live(&**conn, &claims.jti).await? {
+            return Err(invalid());
+        }
+    }
     Ok(json_reply(&json!({}), StatusCode::OK))
 }

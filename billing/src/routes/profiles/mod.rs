@@ -1,3 +1,5 @@
-//! `/api/profiles/`: accounts opened by auth at sign-up (internal).
+//! `/api/profiles/`: accounts opened by auth at sign-up, and closed again
+//! when the sign-up failed half-way (internal).
 
+pub mod delete;
 pub mod post;

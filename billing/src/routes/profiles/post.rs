@@ -1,6 +1,8 @@
 //! `POST /api/profiles/` (internal): opens a new user's account with the
-//! opening balance. Idempotent: auth may retry, and a repeat answers 200
-//! with the existing account instead of 201.
+//! opening balance, bound to the user's id in auth. Idempotent: auth may
+//! retry, and a repeat answers 200 with the existing account instead of
+//! 201. An account of the same name that belongs to another user id is
+//! never handed over: 409.
 
 use std::sync::Arc;
 
@@ -15,12 +17,13 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::accounts;
+use crate::accounts::{self, Opened};
 
 #[derive(Deserialize)]
 struct NewProfile {
     username: Username,
     email: String,
+    user_id: i64,
 }
 
 pub fn route(pool: Pool, credential: Arc<Secret>, opening: Decimal) -> BoxedFilter<(Response,)> {
@@ -37,16 +40,24 @@ pub fn route(pool: Pool, credential: Arc<Secret>, opening: Decimal) -> BoxedFilt
 async fn handle(profile: NewProfile, pool: Pool, opening: Decimal) -> Result<Response, ApiError> {
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
-    let created = accounts::open(&tx, &profile.username, &profile.email, opening).await?;
-    let account = accounts::find(&*tx, profile.username.as_str())
+    let username = &profile.username;
+    let opened = accounts::open(&tx, username, &profile.email, profile.user_id, opening).await?;
+    let status = match opened {
+        Opened::Created => StatusCode::CREATED,
+        Opened::Existing => StatusCode::OK,
+        Opened::OtherOwner => {
+            tracing::warn!(%username, user_id = profile.user_id, "refused: the name's account is another user's");
+            return Err(ApiError::conflict(
+                "an account of this name belongs to another user",
+            ));
+        }
+    };
+    let account = accounts::find(&*tx, username.as_str())
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account vanished after opening")))?;
     tx.commit().await?;
-    let status = if created {
-        tracing::info!(username = %profile.username, "account opened");
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    if status == StatusCode::CREATED {
+        tracing::info!(%username, user_id = profile.user_id, "account opened");
+    }
     Ok(json_reply(&account, status))
 }

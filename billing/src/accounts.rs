@@ -2,6 +2,7 @@
 
 use common::db::Transaction;
 use common::domain::Username;
+use common::http::IdempotencyKey;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use tokio_postgres::{GenericClient, Row};
@@ -117,23 +118,68 @@ pub async fn close_unused(
     Ok(true)
 }
 
-/// Adds `amount` to the owner's wallet; `None` if there is no such account.
+/// What a deposit did.
+#[derive(Debug)]
+pub enum Deposited {
+    /// Credited; the account as it is now.
+    Credited(Account),
+    /// The key was used before for this amount: nothing credited, the
+    /// account as that deposit left it.
+    Replayed(Account),
+    /// The key was used before for another amount.
+    KeyReused,
+    NoAccount,
+}
+
+/// Adds `amount` to the owner's wallet, once per idempotency key.
 pub async fn deposit(
     tx: &Transaction<'_>,
     owner: &str,
     amount: Decimal,
-) -> Result<Option<Account>, tokio_postgres::Error> {
-    let row = tx
+    key: Option<&IdempotencyKey>,
+) -> Result<Deposited, tokio_postgres::Error> {
+    // The account's row lock orders deposits of one user, so a repeat of a
+    // key waits for the first and then finds it.
+    let locked = tx
         .query_opt(
+            "SELECT 1 FROM accounts WHERE username = $1 FOR UPDATE",
+            &[&owner],
+        )
+        .await?;
+    if locked.is_none() {
+        return Ok(Deposited::NoAccount);
+    }
+    if let Some(key) = key {
+        let earlier = tx
+            .query_opt(
+                "SELECT d.amount, a.username, a.email, d.wallet_after AS wallet
+                 FROM deposits d JOIN accounts a USING (username)
+                 WHERE d.username = $1 AND d.idempotency_key = $2",
+                &[&owner, key],
+            )
+            .await?;
+        if let Some(row) = earlier {
+            if row.get::<_, Decimal>("amount") != amount {
+                return Ok(Deposited::KeyReused);
+            }
+            return Ok(Deposited::Replayed(Account::from(row)));
+        }
+    }
+    let row = tx
+        .query_one(
             "UPDATE accounts SET wallet = wallet + $2 WHERE username = $1
              RETURNING username, email, wallet",
             &[&owner, &amount],
         )
         .await?;
-    if row.is_some() {
-        record_deposit(tx, owner, amount).await?;
-    }
-    Ok(row.map(Account::from))
+    let account = Account::from(row);
+    tx.execute(
+        "INSERT INTO deposits (username, amount, idempotency_key, wallet_after)
+         VALUES ($1, $2, $3, $4)",
+        &[&owner, &amount, &key, &account.wallet],
+    )
+    .await?;
+    Ok(Deposited::Credited(account))
 }
 
 async fn record_deposit(

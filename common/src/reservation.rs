@@ -15,6 +15,9 @@
 //!   already, the insert violates the key and the whole statement, take
 //!   included, rolls back; the stored outcome is returned instead. So a
 //!   repeat, even a concurrent one, never takes twice or changes the answer;
+//!   A repeat must be the same request: one for the same order id that asks
+//!   for something else (another user, amount, item or slot) is refused
+//!   with 409 and logged, never answered with the stored grant;
 //! - cancel releases a granted reservation once (`granted -> released`);
 //! - cancel before any reserve leaves a tombstone, so a late reserve is refused.
 //!
@@ -46,6 +49,9 @@ pub struct Ledger {
     pub reserve: &'static str,
     /// Gives back what the reservation `$1` holds.
     pub give_back: &'static str,
+    /// Selects the reservation `$1` if it was made for the request `$2..`
+    /// (or is a tombstone, which holds no request): a repeat must match.
+    pub same_request: &'static str,
 }
 
 /// The answer to a reserve, the same on every repeat.
@@ -89,6 +95,16 @@ pub async fn reserve(
     match conn.query_one(&statement, &params).await {
         Ok(row) => Ok(outcome_of(row.get(0))),
         Err(err) if err.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            let same = conn.prepare_cached(ledger.same_request).await?;
+            if conn.query_opt(&same, &params).await?.is_none() {
+                tracing::error!(
+                    order_id,
+                    "a repeated reserve asks for something else than the first: refused"
+                );
+                return Err(ApiError::conflict(format!(
+                    "order {order_id} was reserved for a different request"
+                )));
+            }
             Ok(outcome_of(&stored_state(&conn, order_id).await?))
         }
         Err(err) => Err(err.into()),

@@ -26,6 +26,9 @@ static LEDGER: Ledger = Ledger {
               RETURNING state",
     give_back: "UPDATE accounts a SET wallet = a.wallet + r.amount
                 FROM reservations r WHERE r.order_id = $1 AND a.username = r.username",
+    same_request:
+        "SELECT 1 FROM reservations
+                   WHERE order_id = $1 AND (state = 'tombstone' OR (username = $2 AND amount = $3))",
 };
 
 #[derive(Deserialize)]

@@ -147,3 +147,35 @@ async fn operational_routes_answer() {
         metrics.text
     );
 }
+
+#[tokio::test]
+async fn a_deposit_repeated_with_its_key_credits_once_and_answers_the_same() {
+    let app = TestApp::spawn().await;
+    let name = unique_name("retry");
+    let token = app.user(&name).await;
+
+    let first = app.deposit_once(&name, &token, "top-up-1", json!(25)).await;
+    let repeats = futures::future::join_all(
+        (0..5).map(|_| app.deposit_once(&name, &token, "top-up-1", json!(25))),
+    )
+    .await;
+
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["wallet"], json!(125));
+    for repeat in repeats {
+        assert_eq!(repeat.status, 200, "{}", repeat.text);
+        assert_eq!(repeat.body, first.body);
+    }
+    assert_eq!(app.wallet(&name).await, json!(125));
+    let other_amount = app.deposit_once(&name, &token, "top-up-1", json!(30)).await;
+    assert_error(&other_amount, 409);
+    let next = app.deposit_once(&name, &token, "top-up-2", json!(25)).await;
+    assert_eq!(next.body["wallet"], json!(150));
+    let unkeyed = app.deposit(&name, &token, json!(1)).await;
+    assert_eq!(unkeyed.body["wallet"], json!(151));
+    for bad_key in ["", "with space", &"k".repeat(256)] {
+        let response = app.deposit_once(&name, &token, bad_key, json!(1)).await;
+        assert_error(&response, 400);
+    }
+    assert_eq!(app.wallet(&name).await, json!(151));
+}

@@ -99,6 +99,25 @@ impl TestApp {
         self.deposit_raw(username, token, body).await
     }
 
+    /// A deposit with an `Idempotency-Key`.
+    pub async fn deposit_once(
+        &self,
+        username: &str,
+        token: &str,
+        key: &str,
+        amount: Value,
+    ) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.client
+            .json(
+                Method::POST,
+                &format!("{}/api/accounts/{username}/deposit", self.address),
+                &[("authorization", &auth), ("idempotency-key", key)],
+                &json!({ "amount": amount }),
+            )
+            .await
+    }
+
     pub async fn wallet(&self, username: &str) -> Value {
         let response = self
             .get_account(username, Some(&self.token_for(username)))

@@ -146,3 +146,27 @@ async fn concurrent_repeats_of_one_order_debit_once() {
     assert_eq!(granted, 20, "every repeat reports the one grant");
     assert_eq!(app.wallet(&name).await, json!(90));
 }
+
+#[tokio::test]
+async fn a_repeat_for_another_user_or_amount_is_409_never_the_stored_grant() {
+    let app = TestApp::spawn().await;
+    let (name, other) = (unique_name("replay"), unique_name("replayed"));
+    app.user(&name).await;
+    app.user(&other).await;
+    let ledger = app.reservations();
+    assert_eq!(
+        ledger.reserve_outcome(9, &money(&name, json!(30))).await,
+        "granted"
+    );
+
+    for changed in [money(&name, json!(31)), money(&other, json!(30))] {
+        let response = ledger.reserve(9, &changed).await;
+        assert_error(&response, 409);
+    }
+    assert_eq!(
+        ledger.reserve_outcome(9, &money(&name, json!(30.00))).await,
+        "granted"
+    );
+    assert_eq!(app.wallet(&name).await, json!(70));
+    assert_eq!(app.wallet(&other).await, json!(100));
+}

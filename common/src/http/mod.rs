@@ -4,12 +4,14 @@
 
 pub mod auth;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod ops;
 pub mod server;
 
 pub use auth::{bearer, require_owner, service_credential, SERVICE_TOKEN_HEADER};
 pub use error::ApiError;
+pub use idempotency::{idempotency_key, IdempotencyKey};
 pub use json::{json_body, json_reply};
 pub use server::{serve, Server};
 

@@ -21,6 +21,8 @@ static LEDGER: Ledger = Ledger {
               RETURNING state",
     give_back: "UPDATE items i SET stock = i.stock + 1
                 FROM reservations r WHERE r.order_id = $1 AND i.id = r.item_id",
+    same_request: "SELECT 1 FROM reservations
+                   WHERE order_id = $1 AND (state = 'tombstone' OR (item_id = $2))",
 };
 
 #[derive(Deserialize)]

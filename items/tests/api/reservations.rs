@@ -109,3 +109,34 @@ async fn two_hundred_concurrent_reserves_take_exactly_the_fifty_in_stock() {
         .get(0);
     assert_eq!(held, 50);
 }
+
+#[tokio::test]
+async fn a_repeat_for_another_item_is_409_and_changes_nothing() {
+    let app = TestApp::spawn(5).await;
+    let ledger = &app.reservations;
+    assert_eq!(
+        ledger.reserve_outcome(4, &json!({"item": 3})).await,
+        "granted"
+    );
+
+    let other = ledger.reserve(4, &json!({"item": 4})).await;
+
+    assert_eq!(other.status, 409, "{}", other.text);
+    assert!(other.body["error"].is_string(), "{}", other.text);
+    assert_eq!(
+        ledger.reserve_outcome(4, &json!({"item": 3})).await,
+        "granted"
+    );
+    let db = app.db.client().await;
+    let stock: Vec<i32> = db
+        .query(
+            "SELECT stock FROM items WHERE id IN (3, 4) ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("stock")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(stock, vec![4, 5]);
+}

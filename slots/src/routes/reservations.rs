@@ -23,6 +23,8 @@ static LEDGER: Ledger = Ledger {
               RETURNING state",
     give_back: "UPDATE slots s SET booked = s.booked - 1
                 FROM reservations r WHERE r.order_id = $1 AND s.slot = r.slot",
+    same_request: "SELECT 1 FROM reservations
+                   WHERE order_id = $1 AND (state = 'tombstone' OR (slot = $2))",
 };
 
 #[derive(Deserialize)]

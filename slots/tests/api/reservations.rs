@@ -104,3 +104,21 @@ async fn two_hundred_concurrent_bookings_fill_a_slot_of_fifty_exactly() {
     assert_eq!(granted, 50);
     assert_eq!(app.booked("12:00").await, 50);
 }
+
+#[tokio::test]
+async fn a_repeat_for_another_slot_is_409() {
+    let app = TestApp::spawn(3).await;
+    let ledger = &app.reservations;
+    assert_eq!(
+        ledger.reserve_outcome(6, &json!({"slot": "09:00"})).await,
+        "granted"
+    );
+
+    let other = ledger.reserve(6, &json!({"slot": "10:00"})).await;
+
+    assert_eq!(other.status, 409, "{}", other.text);
+    assert_eq!(
+        ledger.reserve_outcome(6, &json!({"slot": "09:00"})).await,
+        "granted"
+    );
+}

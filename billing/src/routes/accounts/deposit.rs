@@ -1,8 +1,13 @@
 //! `POST /api/accounts/{username}/deposit`: tops up the caller's wallet.
+//! With an `Idempotency-Key`, a repeat of the same deposit credits nothing
+//! and answers what the first did; the same key for another amount is 409.
 
 use std::sync::Arc;
 
-use common::http::{bearer, json_body, json_reply, require_owner, respond, with, ApiError};
+use common::http::{
+    bearer, idempotency_key, json_body, json_reply, require_owner, respond, with, ApiError,
+    IdempotencyKey,
+};
 use common::jwt::{Claims, TokenVerifier};
 use common::money::Amount;
 use deadpool_postgres::Pool;
@@ -12,7 +17,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::accounts;
+use crate::accounts::{self, Deposited};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +29,7 @@ pub fn route(pool: Pool, verifier: Arc<TokenVerifier>) -> BoxedFilter<(Response,
     warp::path!("api" / "accounts" / String / "deposit")
         .and(warp::post())
         .and(bearer(verifier))
+        .and(idempotency_key())
         .and(json_body::<Deposit>())
         .and(with(pool))
         .then(handle)
@@ -34,16 +40,27 @@ pub fn route(pool: Pool, verifier: Arc<TokenVerifier>) -> BoxedFilter<(Response,
 async fn handle(
     username: String,
     claims: Claims,
+    key: Option<IdempotencyKey>,
     deposit: Deposit,
     pool: Pool,
 ) -> Result<Response, ApiError> {
     let owner = require_owner(&claims, &username)?;
+    let amount = deposit.amount.value();
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
-    let account = accounts::deposit(&tx, owner, deposit.amount.value())
-        .await?
-        .ok_or_else(|| ApiError::not_found("no account for this user"))?;
-    tx.commit().await?;
-    tracing::info!(username = owner, amount = %deposit.amount.value(), "deposit");
+    let account = match accounts::deposit(&tx, owner, amount, key.as_ref()).await? {
+        Deposited::Credited(account) => {
+            tx.commit().await?;
+            tracing::info!(username = owner, %amount, "deposit");
+            account
+        }
+        Deposited::Replayed(account) => account,
+        Deposited::KeyReused => {
+            return Err(ApiError::conflict(
+                "this Idempotency-Key was used for a different deposit",
+            ))
+        }
+        Deposited::NoAccount => return Err(ApiError::not_found("no account for this user")),
+    };
     Ok(json_reply(&account, StatusCode::OK))
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use common::http::{bearer, json_body, respond, with, ApiError};
+use common::http::{bearer, idempotency_key, json_body, respond, with, ApiError, IdempotencyKey};
 use common::jwt::Claims;
 use common::money::Amount;
 use serde::Deserialize;
@@ -27,7 +27,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "orders")
         .and(warp::post())
         .and(bearer(context.verifier.clone()))
-        .and(warp::header::optional::<String>("idempotency-key"))
+        .and(idempotency_key())
         .and(json_body::<NewOrder>())
         .and(with(context))
         .then(handle)
@@ -37,18 +37,11 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 
 async fn handle(
     claims: Claims,
-    key: Option<String>,
+    key: Option<IdempotencyKey>,
     new: NewOrder,
     context: Arc<Context>,
 ) -> Result<Response, ApiError> {
-    if let Some(key) = &key {
-        let visible = key.bytes().all(|b| b.is_ascii_graphic());
-        if key.is_empty() || key.len() > 255 || !visible {
-            return Err(ApiError::bad_request(
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            ));
-        }
-    }
+    let key = key.map(|k| k.as_str().to_owned());
     let owner = claims.username();
     let inserted = context
         .inserts

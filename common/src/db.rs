@@ -129,11 +129,25 @@ pub async fn ping(pool: &Pool) -> Result<(), String> {
 }
 
 /// Whether a retry may succeed where this statement failed: the connection
-/// was lost (no SQLSTATE), or the statement lost to a concurrent one.
+/// was lost (closed, or an I/O error under it), the server is restarting,
+/// or the statement lost to a concurrent one. An error made on our side (a
+/// parameter that does not serialize, a row that does not convert) is not:
+/// a retry would repeat it.
 pub fn is_transient(err: &tokio_postgres::Error) -> bool {
-    err.code().is_none_or(|code| {
-        *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
-    })
+    match err.code() {
+        Some(code) => [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code),
+        None => {
+            err.is_closed()
+                || std::error::Error::source(err)
+                    .is_some_and(|source| source.is::<std::io::Error>())
+        }
+    }
 }
 
 impl From<PoolError> for ApiError {
@@ -157,14 +171,12 @@ impl From<tokio_postgres::Error> for ApiError {
             Some(code) if code.code().starts_with("22") => {
                 ApiError::bad_request("the request holds a value that cannot be stored")
             }
-            None => {
+            None if is_transient(&err) => {
                 tracing::warn!(error = %err, "database connection lost");
                 ApiError::unavailable("the database is unavailable, try again later")
             }
-            Some(_) if is_transient(&err) => {
-                ApiError::unavailable("the database is busy, try again")
-            }
-            Some(_) => ApiError::internal(anyhow::Error::new(err).context("database query")),
+            _ if is_transient(&err) => ApiError::unavailable("the database is busy, try again"),
+            _ => ApiError::internal(anyhow::Error::new(err).context("database query")),
         }
     }
 }

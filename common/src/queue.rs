@@ -4,6 +4,7 @@
 //! {name}:queue            LIST  job ids; producers LPUSH, consumers take from the right
 //! {name}:inflight:<id>    LIST  the jobs one consumer holds (BLMOVE from the queue)
 //! {name}:workers          ZSET  consumer id -> last heartbeat (ms since the epoch)
+//! {name}:dead             LIST  entries that are not job ids, newest first, the last 10000
 //! ```
 //!
 //! A job is never popped destructively: BLMOVE moves it atomically into the
@@ -40,6 +41,10 @@ impl QueueKeys {
 
     pub fn workers(&self) -> String {
         format!("{{{}}}:workers", self.name)
+    }
+
+    pub fn dead(&self) -> String {
+        format!("{{{}}}:dead", self.name)
     }
 
     pub fn in_flight(&self, worker: &str) -> String {
@@ -165,6 +170,21 @@ return pushed
 
 /// Puts one held job back at the end of the queue (its run failed for a
 /// reason that a later run may not meet).
+const BURY: &str = r"
+-- KEYS[1] the consumer's in-flight list, KEYS[2] the dead list
+-- ARGV[1] the entry, ARGV[2] how many entries the dead list keeps
+-- Returns 1 if the entry was held and is buried now, else 0.
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+  return 1
+end
+return 0
+";
+
+/// How many entries the dead list keeps.
+const DEAD_KEPT: usize = 10_000;
+
 const RETRY_LATER: &str = r"
 -- KEYS[1] the queue, KEYS[2] the consumer's in-flight list
 -- ARGV[1] the job id
@@ -195,7 +215,8 @@ impl Consumer {
     }
 
     /// Waits up to `wait` for a job and moves it into this consumer's
-    /// in-flight list. `Ok(None)` if none came.
+    /// in-flight list. `Ok(None)` if none came, or if what came was not a
+    /// job id (it goes to the dead list).
     pub async fn next(&mut self, wait: Duration) -> RedisResult<Option<i64>> {
         let blocking = match &mut self.blocking {
             Some(conn) => conn,
@@ -222,7 +243,17 @@ impl Consumer {
             )
             .await;
         match moved {
-            Ok(Some(job)) => Ok(job.parse().ok()),
+            Ok(Some(entry)) => match entry.parse::<i64>() {
+                Ok(job) if job > 0 => Ok(Some(job)),
+                _ => {
+                    // Not a job: it would sit in flight for ever. Out of the
+                    // way, where an operator can read it.
+                    let shown: String = entry.chars().take(100).collect();
+                    tracing::error!(entry = %shown, "not a job id: moved to the dead list");
+                    self.handle.bury(&entry).await?;
+                    Ok(None)
+                }
+            },
             Ok(None) => Ok(None),
             Err(err) => {
                 self.blocking = None; // reconnect on the next call
@@ -276,6 +307,18 @@ impl ConsumerHandle {
             }
         }
         Ok(reaped)
+    }
+
+    /// Moves a held entry that is not a job to the dead list.
+    async fn bury(&self, entry: &str) -> RedisResult<bool> {
+        let buried: i64 = Script::new(BURY)
+            .key(self.keys.in_flight(&self.id))
+            .key(self.keys.dead())
+            .arg(entry)
+            .arg(DEAD_KEPT)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(buried == 1)
     }
 
     /// Puts a held job back at the end of the queue; `false` if not held.

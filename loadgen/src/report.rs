@@ -168,8 +168,8 @@ fn markdown(r: &Report) -> String {
     };
     let _ = writeln!(
         md,
-        "\nConservation {verdict}: wallets {} + held {} = deposited {}; {} completed orders, {} items taken, {} slots booked, {} pending.",
-        c.wallets, c.money_held, c.deposited, c.orders_completed, c.items_taken, c.slots_booked, c.orders_pending
+        "\nConservation {verdict}: wallets {} + held {} = deposited {}; {} completed orders, {} items taken, {} slots booked, {} pending, {} parked.",
+        c.wallets, c.money_held, c.deposited, c.orders_completed, c.items_taken, c.slots_booked, c.orders_pending, c.orders_parked
     );
     md
 }

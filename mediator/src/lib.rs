@@ -61,6 +61,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         retry_base: settings.retry_base,
         retry_max: settings.retry_max,
         deadline: settings.saga_deadline,
+        compensation_attempts: settings.compensation_attempts,
         shutdown: shutdown.clone(),
     });
     let no_routes = warp::any()

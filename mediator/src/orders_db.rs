@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use common::batch::{together_or_alone, Batcher, Gone};
 use deadpool_postgres::{Pool, PoolError};
 use futures::FutureExt;
-use order_api::orders::Order;
+use order_api::orders::{Order, StepRecord};
 use order_api::store::{self, Failing, Finish, StoreError};
 
 /// The most sagas one statement serves: the mediator's default concurrency.
@@ -98,6 +98,12 @@ impl OrdersDb {
     /// not moved: final already, or begun failing when this completes it.
     pub async fn finish(&self, finish: Finish) -> Answer<bool> {
         self.finishes.call(finish).await?
+    }
+
+    /// See `store::park`.
+    pub async fn park(&self, id: i64, reason: &str, steps: &[StepRecord]) -> Answer<bool> {
+        let conn = self.pool.get().await?;
+        Ok(store::park(&conn, id, reason, steps).await?)
     }
 
     /// See `store::begin_failing`.

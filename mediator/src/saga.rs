@@ -8,6 +8,12 @@
 //! the order only if no run has marked it failing, and a run marks it
 //! failing (before compensating anything) only if no run has completed it.
 //! A run that finds the order already failing compensates every step.
+//!
+//! A compensation that is refused outright (a 4xx, an answer it cannot
+//! read) or keeps failing past `compensation_attempts` parks the saga: the
+//! order stays pending, the reason and the steps so far go into its row,
+//! and the worker lets it go. It waits there, through restarts, for an
+//! operator; the sweeper leaves parked orders alone.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +39,10 @@ pub enum Finished {
     AlreadyFinal,
     /// No such order: a stray id in the queue.
     Missing,
+    /// Parked by this run, for this reason.
+    Parked(String),
+    /// Parked by an earlier run: left for an operator.
+    LeftParked,
 }
 
 /// Why a run stopped before the order was final; the order stays queued.
@@ -44,6 +54,9 @@ pub enum SagaError {
     Store(DbError),
 }
 
+/// A compensation that cannot succeed without help.
+struct Stuck(String);
+
 /// What a run needs.
 pub struct Saga {
     pub orders: OrdersDb,
@@ -51,6 +64,7 @@ pub struct Saga {
     pub retry_base: Duration,
     pub retry_max: Duration,
     pub deadline: Duration,
+    pub compensation_attempts: u32,
     pub shutdown: CancellationToken,
 }
 
@@ -74,6 +88,9 @@ impl Saga {
         };
         if order.status != Status::Pending {
             return Ok(Finished::AlreadyFinal);
+        }
+        if order.parked {
+            return Ok(Finished::LeftParked);
         }
         let mut history = Vec::new();
         if let Some(reason) = order.failing_reason.clone() {
@@ -180,8 +197,13 @@ impl Saga {
         mut history: Vec<StepRecord>,
     ) -> Result<Finished, SagaError> {
         for &step in steps.iter().rev() {
-            let outcome = self.cancel(step, order.id).await?;
-            history.push(record(step, "cancel", &outcome));
+            match self.cancel(step, order.id).await? {
+                Ok(outcome) => history.push(record(step, "cancel", &outcome)),
+                Err(Stuck(why)) => {
+                    history.push(record(step, "cancel", "stuck"));
+                    return self.park(order.id, why, history).await;
+                }
+            }
         }
         let finish = Finish {
             id: order.id,
@@ -192,10 +214,13 @@ impl Saga {
         Ok(Finished::Failed(reason))
     }
 
-    /// Cancels one step, retrying until it answers: a compensation must happen.
-    async fn cancel(&self, step: Step, order_id: i64) -> Result<String, SagaError> {
+    /// Cancels one step, retrying transient faults: a compensation must
+    /// happen. `Stuck` when it is refused outright or keeps failing.
+    async fn cancel(&self, step: Step, order_id: i64) -> Result<Result<String, Stuck>, SagaError> {
         let mut backoff = Backoff::new(self.retry_base, self.retry_max);
+        let mut attempts = 0;
         loop {
+            attempts += 1;
             match self.participants.cancel(step, order_id).await {
                 Ok(outcome) => {
                     let outcome = serde_json::to_value(outcome)
@@ -203,7 +228,15 @@ impl Saga {
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default();
                     tracing::info!(step = step.name(), outcome, "cancel");
-                    return Ok(outcome);
+                    return Ok(Ok(outcome));
+                }
+                Err(err) if !err.is_transient() || attempts >= self.compensation_attempts => {
+                    tracing::error!(step = step.name(), attempts, error = %err, "cancel cannot succeed alone");
+                    let why = format!(
+                        "{} cancel failed after {attempts} attempts: {err}",
+                        step.name()
+                    );
+                    return Ok(Err(Stuck(why)));
                 }
                 Err(err) => {
                     tracing::warn!(step = step.name(), error = %err, "cancel failed, retrying");
@@ -211,6 +244,33 @@ impl Saga {
                 }
             }
         }
+    }
+
+    /// Parks order `id` with `reason` and the run's `history`.
+    async fn park(
+        &self,
+        id: i64,
+        reason: String,
+        history: Vec<StepRecord>,
+    ) -> Result<Finished, SagaError> {
+        let parked = self
+            .persist(|| self.orders.park(id, &reason, &history))
+            .await?;
+        if !parked {
+            return Ok(Finished::AlreadyFinal);
+        }
+        Ok(Finished::Parked(reason))
+    }
+
+    /// Parks order `id` after a store error that a retry would repeat;
+    /// `Err` if that cannot be written either.
+    pub async fn park_after(&self, id: i64, err: &DbError) -> Result<Finished, DbError> {
+        let reason = format!("the orders database refused the saga: {err}");
+        Ok(if self.orders.park(id, &reason, &[]).await? {
+            Finished::Parked(reason)
+        } else {
+            Finished::AlreadyFinal
+        })
     }
 
     /// Runs an orders database call, retrying while the database is

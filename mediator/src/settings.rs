@@ -33,6 +33,11 @@ pub struct Settings {
     /// A saga still unable to reach a participant after `SAGA_DEADLINE_MS`
     /// (default 30000) fails and compensates.
     pub saga_deadline: Duration,
+    /// A compensation still failing after `COMPENSATION_ATTEMPTS` tries
+    /// (default 30, about a minute at the default backoff) parks its saga
+    /// for an operator instead of holding a worker's place for ever; one
+    /// refused outright (a 4xx, an unreadable answer) parks at once.
+    pub compensation_attempts: u32,
     /// Heartbeat every `HEARTBEAT_INTERVAL_MS` (default 1000); a worker
     /// silent for `HEARTBEAT_EXPIRY_MS` (default 10000) is dead and its
     /// orders are handed to the others.
@@ -64,6 +69,7 @@ impl Settings {
             retry_base: ms("RETRY_BASE_MS", Duration::from_millis(50))?,
             retry_max: ms("RETRY_MAX_MS", Duration::from_millis(2000))?,
             saga_deadline: ms("SAGA_DEADLINE_MS", Duration::from_secs(30))?,
+            compensation_attempts: config::parsed("COMPENSATION_ATTEMPTS", 30)?,
             heartbeat_interval: ms("HEARTBEAT_INTERVAL_MS", Duration::from_secs(1))?,
             heartbeat_expiry: ms("HEARTBEAT_EXPIRY_MS", Duration::from_secs(10))?,
             sweep_interval: ms("SWEEP_INTERVAL_MS", Duration::from_secs(5))?,
@@ -87,6 +93,10 @@ impl Settings {
         ensure!(
             self.heartbeat_expiry >= self.heartbeat_interval * 3,
             "HEARTBEAT_EXPIRY_MS must be at least 3 x HEARTBEAT_INTERVAL_MS, or live workers are reaped"
+        );
+        ensure!(
+            self.compensation_attempts > 0,
+            "COMPENSATION_ATTEMPTS must be at least 1"
         );
         ensure!(
             self.step_timeout > Duration::ZERO,

@@ -92,6 +92,8 @@ async fn process(
             Ok(Finished::Failed(_)) => "failed",
             Ok(Finished::AlreadyFinal) => "already_final",
             Ok(Finished::Missing) => "missing",
+            Ok(Finished::Parked(_)) => "parked",
+            Ok(Finished::LeftParked) => "left_parked",
             Err(SagaError::Interrupted) => "interrupted",
             Err(SagaError::Store(_)) => "error",
         };
@@ -112,19 +114,34 @@ async fn process(
                 match &finished {
                     Finished::Failed(reason) => tracing::info!(outcome, %reason, "saga finished"),
                     Finished::Missing => tracing::warn!("no such order; dropping it"),
+                    Finished::Parked(reason) => {
+                        tracing::error!(%reason, "saga parked: it waits for an operator")
+                    }
                     _ => tracing::info!(outcome, "saga finished"),
                 }
                 settle(&queue, order_id).await;
             }
             // Left in the in-flight list: the shutdown hands it back.
             Err(SagaError::Interrupted) => tracing::info!("interrupted by shutdown"),
-            Err(SagaError::Store(err)) => {
-                tracing::error!(error = %err, "saga cannot go on; queued again for later");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if let Err(err) = queue.retry_later(order_id).await {
-                    tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
+            Err(SagaError::Store(err)) => match saga.park_after(order_id, &err).await {
+                Ok(finished) => {
+                    tracing::error!(error = %err, ?finished, "saga cannot go on: parked");
+                    metrics::count(
+                        "sagas_total",
+                        "Saga runs by outcome.",
+                        &[("outcome", "parked")],
+                        1,
+                    );
+                    settle(&queue, order_id).await;
                 }
-            }
+                Err(park_err) => {
+                    tracing::error!(error = %err, park_error = %park_err, "saga cannot go on nor be parked; queued again for later");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if let Err(err) = queue.retry_later(order_id).await {
+                        tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
+                    }
+                }
+            },
         }
     }
     .instrument(span)

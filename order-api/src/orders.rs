@@ -102,6 +102,9 @@ pub struct Order {
     pub failing_reason: Option<String>,
     #[serde(skip)]
     pub idempotency_key: Option<String>,
+    /// Kept for the saga: parked, waiting for an operator.
+    #[serde(skip)]
+    pub parked: bool,
 }
 
 impl Order {
@@ -128,6 +131,7 @@ impl Order {
             updated_at: row.get("updated_at"),
             failing_reason: reason,
             idempotency_key: row.get("idempotency_key"),
+            parked: row.get("parked"),
         })
     }
 }

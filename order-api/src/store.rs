@@ -14,7 +14,8 @@ use crate::orders::{Details, Order, OrderWithHistory, Status, StepRecord};
 /// The columns `Order::from_row` reads, for `concat!` into the queries.
 macro_rules! columns {
     () => {
-        "id, username, amount, item, slot, status, reason, idempotency_key, created_at, updated_at"
+        "id, username, amount, item, slot, status, reason, idempotency_key, created_at, updated_at, \
+         parked_at IS NOT NULL AS parked"
     };
 }
 
@@ -193,13 +194,13 @@ pub async fn load_all(db: &impl GenericClient, ids: &[i64]) -> Result<Vec<Order>
 }
 
 const PENDING_OLDER_THAN: &str = "SELECT id FROM orders
-    WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
+    WHERE status = 'pending' AND parked_at IS NULL AND created_at < now() - make_interval(secs => $1::bigint / 1000.0)
     ORDER BY created_at LIMIT $2";
 
-/// Pending orders older than `age_ms`, oldest first: candidates for the
-/// sweeper, which re-queues those nobody holds. This is the one statement
-/// that says `status = 'pending'`, the predicate of the `orders_pending`
-/// index. The statements that change one order say "not final" instead:
+/// Pending orders older than `age_ms` that are not parked, oldest first:
+/// candidates for the sweeper, which re-queues those nobody holds. This is
+/// the one statement that says `status = 'pending'`, the predicate of the
+/// `orders_pending` index. The statements that change one order say "not final" instead:
 /// PostgreSQL, which last counted almost no pending orders, would
 /// otherwise scan every pending order through that index rather than look
 /// the order up by id, and under load thousands are pending.
@@ -253,6 +254,27 @@ pub async fn begin_failing(
         (None, _, Some(existing)) => Failing::Compensate(existing),
         (None, _, None) => Failing::Compensate(reason.to_owned()),
     })
+}
+
+const PARK: &str = "UPDATE orders
+    SET parked_reason = $2, parked_at = now(), history = history || $3::text::jsonb, updated_at = now()
+    WHERE id = $1 AND status NOT IN ('completed', 'failed')";
+
+/// Parks the unfinished order `id`: the saga stops, with `reason` and the
+/// steps this run took added to its history, until an operator retries it.
+/// `false` if the order was final (there is nothing to park).
+pub async fn park(
+    db: &impl GenericClient,
+    id: i64,
+    reason: &str,
+    steps: &[StepRecord],
+) -> Result<bool, StoreError> {
+    let history = serde_json::to_string(steps)
+        .map_err(|err| StoreError::Corrupt(format!("history not serializable: {err}")))?;
+    let parked = db
+        .execute(&db.prepare_cached(PARK).await?, &[&id, &reason, &history])
+        .await?;
+    Ok(parked == 1)
 }
 
 /// How one saga run ends an order: its final status and the steps it took.

@@ -120,6 +120,7 @@ impl TestStack {
             retry_base: Duration::from_millis(20),
             retry_max: Duration::from_millis(500),
             saga_deadline: Duration::from_secs(10),
+            compensation_attempts: 30,
             heartbeat_interval: Duration::from_millis(200),
             heartbeat_expiry: Duration::from_secs(3),
             sweep_interval: Duration::from_millis(500),

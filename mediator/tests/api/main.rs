@@ -4,3 +4,4 @@ mod helpers;
 mod idempotency;
 mod orders_api;
 mod outcomes;
+mod poison;

@@ -5,7 +5,8 @@ no helm binary, no cluster), and the local gateway generated from it.
     chart.py nginx-conf --prefix DIR --listen HOST:PORT --port SERVICE=PORT...
                                           print the local gateway's nginx.conf:
                                           exactly the routes of the rendered
-                                          Ingress, to the services' local ports
+                                          Ingress, to the services' local ports,
+                                          with its body size limit
 
 The gateway is generated from the Ingress, not written by hand, so the local
 stack is reached exactly the way the cluster is and the two cannot drift
@@ -27,6 +28,16 @@ NAMESPACE = "shop"
 
 # The JSON body of every answer the gateway makes itself (not a service's).
 NOT_FOUND = '{"error":"not found"}'
+# The services' own words for a body over their limit (common/src/http/json.rs).
+TOO_LARGE = '{"error":"the body is too large"}'
+
+# ingress-nginx's annotation for the largest request body (its
+# client_max_body_size), and nginx's size syntax: a number of bytes with an
+# optional k or m (or g) suffix; "0" is no limit.
+BODY_SIZE_ANNOTATION = "nginx.ingress.kubernetes.io/proxy-body-size"
+_SIZE = re.compile(r"^([0-9]+)([kKmMgG]?)$")
+# ingress-nginx's default when the annotation is absent.
+DEFAULT_BODY_SIZE = "1m"
 
 # libyaml's parser when the wheel has it: several times faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -121,6 +132,26 @@ def ingress_match(routes, path):
     return best[1] if best else None
 
 
+def ingress_body_size(docs):
+    """The Ingress's proxy-body-size annotation (nginx's size syntax, e.g.
+    "16k"), or None when it has none (ingress-nginx then allows 1m). Several
+    Ingresses must agree: the local gateway has one server for them all."""
+    sizes = {doc["metadata"].get("annotations", {}).get(BODY_SIZE_ANNOTATION)
+             for doc in docs if doc["kind"] == "Ingress"}
+    if len(sizes) > 1:
+        raise ValueError(f"the Ingresses disagree on {BODY_SIZE_ANNOTATION}: {sorted(map(str, sizes))}")
+    size = sizes.pop() if sizes else None
+    if size is not None and not _SIZE.match(str(size)):
+        raise ValueError(f"{BODY_SIZE_ANNOTATION} {size!r} is not an nginx size (16k, 1m, 0)")
+    return None if size is None else str(size)
+
+
+def size_bytes(size):
+    """An nginx size ("16k") in bytes."""
+    number, unit = _SIZE.match(size).groups()
+    return int(number) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit.lower()]
+
+
 def nginx_locations(routes):
     """(nginx location, component) pairs that route like ingress-nginx.
 
@@ -148,12 +179,25 @@ def upstream_name(service):
     return "shop_" + service.replace("-", "_")
 
 
-def nginx_conf(routes, prefix, listen, ports):
+def nginx_conf(routes, prefix, listen, ports, body_size=None):
     """The local gateway: nginx on `listen` (HOST:PORT), any Host header,
     every Ingress route proxied to 127.0.0.1:ports[component], everything
-    else a JSON 404. All its files live under `prefix`."""
+    else a JSON 404. All its files live under `prefix`.
+
+    `body_size` is the Ingress's proxy-body-size (ingress_body_size): like
+    ingress-nginx, the routed locations refuse a larger body themselves
+    with a JSON 413, announced (Content-Length) or chunked, so it never
+    reaches a service; None leaves nginx's 1m, as ingress-nginx does."""
     prefix = Path(prefix)
     locations = nginx_locations(routes)
+    limits = ""
+    if body_size is not None:
+        if not _SIZE.match(str(body_size)):
+            raise ValueError(f"body size {body_size!r} is not an nginx size (16k, 1m, 0)")
+        limits = f" client_max_body_size {body_size};"
+        # Bodies stay in memory (see client_body_buffer_size below).
+        if size_bytes(str(body_size)) > size_bytes(DEFAULT_BODY_SIZE):
+            limits += f" client_body_buffer_size {body_size};"
     services = sorted({service for _, service in locations})
     missing = [s for s in services if s not in ports]
     if missing:
@@ -166,17 +210,19 @@ def nginx_conf(routes, prefix, listen, ports):
         for s in services
     )
     body = "\n".join(
-        f"        location {location} {{ proxy_pass http://{upstream_name(service)}; }}"
+        f"        location {location} {{ proxy_pass http://{upstream_name(service)};{limits} }}"
         for location, service in locations
     )
-    # Errors nginx makes itself are JSON too, like the services' errors.
-    errors = {413: "request body too large", 500: "internal error", 502: "bad gateway", 503: "service unavailable",
-              504: "gateway timeout"}
+    # Errors nginx makes itself are JSON too, like the services' errors, in
+    # their words where they have the same (a body too large; a TRACE, which
+    # nginx refuses itself, is 405 like any other method a path lacks).
+    errors = {405: '{"error":"method not allowed"}', 413: TOO_LARGE, 500: '{"error":"internal error"}',
+              502: '{"error":"bad gateway"}', 503: '{"error":"service unavailable"}',
+              504: '{"error":"gateway timeout"}'}
     error_pages = "\n".join(f"        error_page {code} @error{code};" for code in errors)
     error_locations = "\n".join(
-        f"        location @error{code} {{ default_type application/json; "
-        f"return {code} '{{\"error\":\"{message}\"}}'; }}"
-        for code, message in errors.items()
+        f"        location @error{code} {{ default_type application/json; return {code} '{answer}'; }}"
+        for code, answer in errors.items()
     )
     return f"""# Generated by scripts/gateway (scripts/chart.py) from the Ingress of the
 # rendered Helm chart; do not edit: it is rewritten on every `gateway up`.
@@ -199,8 +245,9 @@ http {{
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
     server_tokens off;
-    # ingress-nginx's defaults, so both behave alike.
-    client_max_body_size 1m;
+    # ingress-nginx's defaults, so both behave alike; the routed locations
+    # take the Ingress's proxy-body-size instead.
+    client_max_body_size {DEFAULT_BODY_SIZE};
     # Bodies and responses stay in memory, never in temp files: nothing
     # depends on what the workers (`nobody` when started as root) may write.
     client_body_buffer_size 1m;
@@ -289,8 +336,9 @@ def main(argv):
         if args.command == "render":
             print(yaml.safe_dump_all(render(load_values(args.values)), sort_keys=False), end="")
         else:
-            routes = ingress_routes(render())
-            print(nginx_conf(routes, args.prefix, args.listen, dict(args.port)), end="")
+            docs = render()
+            print(nginx_conf(ingress_routes(docs), args.prefix, args.listen, dict(args.port),
+                             body_size=ingress_body_size(docs)), end="")
     except (helm.HelmError, ValueError, KeyError) as err:
         print(f"chart.py: {type(err).__name__}: {err}", file=sys.stderr)
         return 1

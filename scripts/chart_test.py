@@ -57,6 +57,7 @@ PUBLIC = {
     ("/api/token", "Prefix", "auth"),
     ("/api/accounts", "Prefix", "billing"),
     ("/api/orders", "Prefix", "order-api"),
+    ("/api/openapi.yaml", "Prefix", "auth"),
 }
 # Requests that must reach a service, and where (the spec's public paths).
 PUBLIC_REQUESTS = [
@@ -64,6 +65,8 @@ PUBLIC_REQUESTS = [
     ("/api/token/", "auth"),
     ("/api/token/refresh/", "auth"),
     ("/api/token/verify/", "auth"),
+    ("/api/token/logout/", "auth"),
+    ("/api/openapi.yaml", "auth"),
     ("/api/accounts/ann", "billing"),
     ("/api/accounts/ann/deposit", "billing"),
     ("/api/orders/", "order-api"),
@@ -383,6 +386,11 @@ def check_ingress(checks, label, docs, values):
                  "/internal/..., /health, /ready, /metrics, near misses)", not leaked, leaked)
     exposed = {service for _, _, service in routes} & {"items", "slots", "mediator"}
     checks.check(f"[{label}] items, slots and mediator have no route", not exposed, exposed)
+    ingress_values = values.get("ingress", {})
+    want = ingress_values.get("annotations", {}).get(chart.BODY_SIZE_ANNOTATION) or \
+        ingress_values.get("maxBodySize", "16k") or None
+    got = chart.ingress_body_size(docs)
+    checks.check(f"[{label}] the ingress refuses bodies over {want} (proxy-body-size)", got == want, got)
     return routes
 
 
@@ -510,10 +518,14 @@ def check_notes(checks):
 # ---------------------------------------------------------- the gateway
 
 
-def check_gateway_config(checks, routes):
+def check_gateway_config(checks, routes, body_size):
     """The generated nginx.conf, read back, routes what the ingress routes."""
     ports = {name: spec["port"] for name, spec in SERVICES.items()}
-    conf = chart.nginx_conf(routes, "/tmp/gateway-test", "127.0.0.1:18080", ports)
+    conf = chart.nginx_conf(routes, "/tmp/gateway-test", "127.0.0.1:18080", ports, body_size)
+    proxying = [line for line in conf.splitlines() if "proxy_pass" in line]
+    checks.check(f"[gateway] every routed location refuses bodies over {body_size}, with the services' JSON 413",
+                 proxying and all(f"client_max_body_size {body_size};" in line for line in proxying) and
+                 f"return 413 '{chart.TOO_LARGE}';" in conf, proxying[:1])
     routed = chart.nginx_routes(conf, ports)
     checks.check("[gateway] the generated nginx.conf routes exactly the ingress's (path, service) set",
                  routed == routes and routes, {"nginx only": routed - routes, "ingress only": routes - routed})
@@ -563,7 +575,7 @@ def request(port, method, path, host="arch.homework", body=None):
         return err.code, err.headers.get("content-type"), err.read()
 
 
-def check_gateway_live(checks, routes):
+def check_gateway_live(checks, routes, body_size):
     """Run the generated nginx against stub services and ask it."""
     name = "[gateway] live nginx: public requests reach their services, all else gets a JSON 404"
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
@@ -587,7 +599,8 @@ def check_gateway_live(checks, routes):
     try:
         for _ in range(3):  # the free port may be taken in between: retry
             port = free_port()
-            (prefix / "nginx.conf").write_text(chart.nginx_conf(routes, prefix, f"127.0.0.1:{port}", ports))
+            (prefix / "nginx.conf").write_text(chart.nginx_conf(routes, prefix, f"127.0.0.1:{port}", ports,
+                                                                body_size))
             tested = subprocess.run(command + ["-t", "-q"], capture_output=True, text=True)
             if tested.returncode != 0:
                 checks.check("[gateway] nginx -t accepts the generated config", False, tested.stderr.strip())
@@ -606,22 +619,30 @@ def check_gateway_live(checks, routes):
                 got = json.loads(body) if status == 200 else {}
                 if status != 200 or got.get("service") != want or got.get("path") != path or got.get("host") != host:
                     wrong.append((method, path, status, got.get("service")))
-        # Large bodies both ways pass (up to ingress-nginx's 1m for requests).
-        status, _, body = request(port, "POST", "/api/orders/", body=b"x" * 900_000)
-        if status != 200 or json.loads(body).get("length") != 900_000:
-            wrong.append(("POST 900 kB", status, body[:60]))
+        # Bodies up to the ingress's limit pass, larger ones (announced or
+        # chunked) get the JSON 413 and never reach a service; large
+        # responses pass.
+        limit = chart.size_bytes(body_size)
+        status, _, body = request(port, "POST", "/api/orders/", body=b"x" * limit)
+        if status != 200 or json.loads(body).get("length") != limit:
+            wrong.append((f"POST {limit} bytes", status, body[:60]))
         status, _, body = request(port, "GET", "/api/orders/big")
         if status != 200 or len(json.loads(body).get("padding", "")) != 3_000_000:
             wrong.append(("GET 3 MB", status, len(body)))
-        status, content_type, body = request(port, "POST", "/api/orders/", body=b"x" * 1_100_000)
-        if status != 413 or content_type != "application/json":
-            wrong.append(("POST 1.1 MB", status, body[:60]))
+        for what, data in ((f"{limit + 1} bytes", b"x" * (limit + 1)),
+                           (f"{limit + 1} bytes chunked", iter([b"x" * (limit + 1)]))):
+            status, content_type, body = request(port, "POST", "/api/token/verify/", body=data)
+            if status != 413 or content_type != "application/json" or body != chart.TOO_LARGE.encode():
+                wrong.append((f"POST {what}", status, body[:60]))
+        status, _, body = request(port, "POST", "/api/profiles/", body=b"x" * (limit + 1))
+        if status != 404:
+            wrong.append((f"POST {limit + 1} bytes to an unknown path", status, body[:60]))
         for path in INTERNAL_REQUESTS + SMUGGLING_REQUESTS:
             for method in ("GET", "POST", "PUT", "DELETE"):
                 status, content_type, body = request(port, method, path, body=b"{}" if method != "GET" else None)
                 if status != 404 or content_type != "application/json" or json.loads(body) != {"error": "not found"}:
                     wrong.append((method, path, status, body[:60]))
-        count = len(PUBLIC_REQUESTS) * 2 + 3 + len(INTERNAL_REQUESTS + SMUGGLING_REQUESTS) * 4
+        count = len(PUBLIC_REQUESTS) * 2 + 5 + len(INTERNAL_REQUESTS + SMUGGLING_REQUESTS) * 4
         checks.check(f"{name} ({count} requests)", not wrong, wrong)
         for stub in stubs:  # the services are down: JSON 502, not an HTML page
             stub.shutdown()
@@ -652,7 +673,7 @@ def value_sets():
 def main():
     started = time.monotonic()
     checks = Checks()
-    default_routes = set()
+    default_routes, default_body_size = set(), None
     for label, values in value_sets():
         check_lint(checks, label, values)
         try:
@@ -674,7 +695,7 @@ def main():
         check_services(checks, label, docs)
         routes = check_ingress(checks, label, docs, values)
         if label == "default":
-            default_routes = routes
+            default_routes, default_body_size = routes, chart.ingress_body_size(docs)
             mediator = by_component(docs, "Deployment").get("mediator", {})
             checks.check("[default] the mediator runs 2 replicas", mediator.get("spec", {}).get("replicas") == 2)
             check_in_chart_stores(checks, docs)
@@ -683,8 +704,8 @@ def main():
             check_external(checks, label, docs, values)
     check_schema_refusals(checks)
     check_notes(checks)
-    check_gateway_config(checks, default_routes)
-    check_gateway_live(checks, default_routes)
+    check_gateway_config(checks, default_routes, default_body_size)
+    check_gateway_live(checks, default_routes, default_body_size)
     print(f"({time.monotonic() - started:.1f}s)")
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0

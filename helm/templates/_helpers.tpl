@@ -27,6 +27,7 @@ routes:
   - {path: /api/token, service: auth}
   - {path: /api/accounts, service: billing}
   - {path: /api/orders, service: order-api}
+  - {path: /api/openapi.yaml, service: auth}
 {{- end -}}
 
 {{- define "shop.fullname" -}}

@@ -1,5 +1,6 @@
 //! auth's routes, by resource then by verb.
 
+mod openapi;
 mod token;
 mod users;
 
@@ -20,6 +21,8 @@ pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .or(token::logout::route(context.clone()))
         .unify()
         .or(token::verify::route(context))
+        .unify()
+        .or(openapi::route())
         .unify()
         .boxed()
 }

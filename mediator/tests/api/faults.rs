@@ -21,11 +21,8 @@ async fn a_participant_unreachable_past_the_deadline_fails_the_saga_and_compensa
     let name = unique_name("unlucky");
     let token = stack.user(&name, 100).await;
 
-    let placed = stack
-        .place(&token, &order(json!(20), 1, "10:00"), None)
-        .await;
     let done = stack
-        .wait_final(&token, placed.body["id"].as_i64().expect("id"))
+        .place_final(&token, &order(json!(20), 1, "10:00"))
         .await;
 
     assert_eq!(done["status"], json!("failed"));
@@ -55,11 +52,8 @@ async fn a_stopped_mediator_leaves_the_queue_to_the_others() {
     let name = unique_name("after");
     let token = stack.user(&name, 100).await;
 
-    let placed = stack
-        .place(&token, &order(json!(1), 1, "10:00"), None)
-        .await;
     let done = stack
-        .wait_final(&token, placed.body["id"].as_i64().expect("id"))
+        .place_final(&token, &order(json!(1), 1, "10:00"))
         .await;
 
     assert_eq!(done["status"], json!("completed"));

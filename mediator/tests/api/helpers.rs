@@ -225,6 +225,14 @@ impl TestStack {
             .await
     }
 
+    /// Places `body` and waits for the order to be final.
+    pub async fn place_final(&self, token: &str, body: &Value) -> Value {
+        let placed = self.place(token, body, None).await;
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        self.wait_final(token, placed.body["id"].as_i64().expect("id"))
+            .await
+    }
+
     /// Polls the order until it is final (30 s at most).
     pub async fn wait_final(&self, token: &str, id: i64) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -287,6 +295,16 @@ impl TestStack {
             .expect("booked")
             .get(0)
     }
+}
+
+/// An order's history as (step, action, outcome), without the times.
+pub fn steps(order: &Value) -> Vec<(Value, Value, Value)> {
+    order["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|s| (s["step"].clone(), s["action"].clone(), s["outcome"].clone()))
+        .collect()
 }
 
 pub fn order(amount: Value, item: i64, slot: &str) -> Value {

@@ -4,7 +4,7 @@ use common::testing::unique_name;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::helpers::{order, Stock, TestStack};
+use crate::helpers::{order, steps, Stock, TestStack};
 
 #[tokio::test]
 async fn an_order_that_can_be_paid_delivered_and_scheduled_completes() {
@@ -30,12 +30,7 @@ async fn an_order_that_can_be_paid_delivered_and_scheduled_completes() {
     assert_eq!(done["reason"], json!(null));
     assert_eq!(done["amount"], json!(10.5));
     assert_eq!(done["details"], json!({"item": 1, "slot": "10:00"}));
-    let steps: Vec<_> = done["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .map(|s| (s["step"].clone(), s["action"].clone(), s["outcome"].clone()))
-        .collect();
+    let steps = steps(&done);
     assert_eq!(
         steps,
         vec![
@@ -55,11 +50,8 @@ async fn an_order_the_wallet_cannot_pay_fails_with_not_enough_money() {
     let name = unique_name("penny");
     let token = stack.user(&name, 100).await;
 
-    let placed = stack
-        .place(&token, &order(json!(150), 2, "11:00"), None)
-        .await;
     let done = stack
-        .wait_final(&token, placed.body["id"].as_i64().expect("id"))
+        .place_final(&token, &order(json!(150), 2, "11:00"))
         .await;
 
     assert_eq!(done["status"], json!("failed"));
@@ -76,11 +68,8 @@ async fn an_unknown_item_fails_and_gives_the_money_back() {
     let name = unique_name("ivan");
     let token = stack.user(&name, 100).await;
 
-    let placed = stack
-        .place(&token, &order(json!(30), 15, "12:00"), None)
-        .await;
     let done = stack
-        .wait_final(&token, placed.body["id"].as_i64().expect("id"))
+        .place_final(&token, &order(json!(30), 15, "12:00"))
         .await;
 
     assert_eq!(done["status"], json!("failed"));
@@ -109,11 +98,8 @@ async fn an_unknown_slot_fails_and_gives_item_and_money_back() {
     let name = unique_name("sol");
     let token = stack.user(&name, 100).await;
 
-    let placed = stack
-        .place(&token, &order(json!(40), 3, "19:00"), None)
-        .await;
     let done = stack
-        .wait_final(&token, placed.body["id"].as_i64().expect("id"))
+        .place_final(&token, &order(json!(40), 3, "19:00"))
         .await;
 
     assert_eq!(done["status"], json!("failed"));

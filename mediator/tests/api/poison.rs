@@ -10,7 +10,7 @@ use redis::AsyncCommands;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::helpers::{order, redis_url, Stock, TestStack};
+use crate::helpers::{order, redis_url, steps, Stock, TestStack};
 
 /// The parked reason of order `id`, once it has one (waits up to 20 s).
 async fn wait_parked(stack: &TestStack, id: i64) -> String {
@@ -59,12 +59,7 @@ async fn a_compensation_that_keeps_failing_parks_the_saga_until_an_operator_come
     );
     let seen = stack.get(&token, &format!("/api/orders/{id}")).await;
     assert_eq!(seen.body["status"], json!("pending"), "{}", seen.text);
-    let steps: Vec<_> = seen.body["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .map(|s| (s["step"].clone(), s["action"].clone(), s["outcome"].clone()))
-        .collect();
+    let steps = steps(&seen.body);
     assert_eq!(
         steps.last(),
         Some(&(json!("slot"), json!("cancel"), json!("stuck"))),
@@ -101,11 +96,8 @@ async fn a_queue_entry_that_is_not_an_order_goes_to_the_dead_list() {
     for junk in ["not-an-order", "-5", "0", "12abc"] {
         let _: () = redis.lpush(keys.queue(), junk).await.expect("pushed");
     }
-    let placed = stack
-        .place(&token, &order(json!(5), 2, "12:00"), None)
-        .await;
     let done = stack
-        .wait_final(&token, placed.body["id"].as_i64().expect("id"))
+        .place_final(&token, &order(json!(5), 2, "12:00"))
         .await;
 
     assert_eq!(done["status"], json!("completed"));

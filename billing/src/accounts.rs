@@ -128,27 +128,38 @@ pub enum Deposited {
     Replayed(Account),
     /// The key was used before for another amount.
     KeyReused,
+    /// The wallet plus the money held for unfinished orders would pass the
+    /// ceiling: nothing credited.
+    OverCeiling,
     NoAccount,
 }
 
-/// Adds `amount` to the owner's wallet, once per idempotency key.
+/// Adds `amount` to the owner's wallet, once per idempotency key, as long
+/// as the wallet plus the money held for unfinished orders stays within
+/// `ceiling`.
 pub async fn deposit(
     tx: &Transaction<'_>,
     owner: &str,
     amount: Decimal,
     key: Option<&IdempotencyKey>,
+    ceiling: Decimal,
 ) -> Result<Deposited, tokio_postgres::Error> {
     // The account's row lock orders deposits of one user, so a repeat of a
-    // key waits for the first and then finds it.
+    // key waits for the first and then finds it; reserves and refunds take
+    // it too, and they move money between wallet and held, not the sum.
     let locked = tx
         .query_opt(
-            "SELECT 1 FROM accounts WHERE username = $1 FOR UPDATE",
+            "SELECT a.wallet + coalesce(
+                 (SELECT sum(r.amount) FROM reservations r
+                  WHERE r.username = a.username AND r.state = 'granted'), 0)
+             FROM accounts a WHERE a.username = $1 FOR UPDATE",
             &[&owner],
         )
         .await?;
-    if locked.is_none() {
+    let Some(locked) = locked else {
         return Ok(Deposited::NoAccount);
-    }
+    };
+    let wallet_and_held: Decimal = locked.get(0);
     if let Some(key) = key {
         let earlier = tx
             .query_opt(
@@ -164,6 +175,9 @@ pub async fn deposit(
             }
             return Ok(Deposited::Replayed(Account::from(row)));
         }
+    }
+    if wallet_and_held + amount > ceiling {
+        return Ok(Deposited::OverCeiling);
     }
     let row = tx
         .query_one(

@@ -19,6 +19,10 @@ pub struct Settings {
     pub service_token: Secret,
     /// A new account's opening balance: `INITIAL_WALLET` (default 100).
     pub initial_wallet: Decimal,
+    /// The most a wallet plus the money held for its unfinished orders may
+    /// reach: `WALLET_CEILING` (default 10000000, at most 9999999999.99).
+    /// A deposit past it is refused, so a refund always fits the column.
+    pub wallet_ceiling: Decimal,
 }
 
 impl Settings {
@@ -28,12 +32,20 @@ impl Settings {
             initial_wallet > Decimal::ZERO && initial_wallet.normalize().scale() <= 2,
             "INITIAL_WALLET must be a positive amount with at most 2 decimal places"
         );
+        let wallet_ceiling = config::parsed("WALLET_CEILING", Decimal::from(10_000_000))?;
+        ensure!(
+            wallet_ceiling >= initial_wallet
+                && wallet_ceiling <= Decimal::new(999_999_999_999, 2)
+                && wallet_ceiling.normalize().scale() <= 2,
+            "WALLET_CEILING must be an amount between INITIAL_WALLET and 9999999999.99"
+        );
         Ok(Self {
             listen: Listen::from_env(8002)?,
             database: DatabaseSettings::from_env("billing")?,
             verifier: Arc::new(common::jwt::verifier_from_env()?),
             service_token: config::service_token()?,
             initial_wallet,
+            wallet_ceiling,
         })
     }
 }

@@ -111,10 +111,11 @@ pub async fn reserve(
     }
 }
 
-/// What a stored state answers to a reserve: released was granted once.
+/// What a stored state answers to a reserve: released and settled were
+/// granted once.
 fn outcome_of(state: &str) -> Reserved {
     match state {
-        "granted" | "released" => Reserved::Granted,
+        "granted" | "released" | "settled" => Reserved::Granted,
         _ => Reserved::Refused,
     }
 }
@@ -144,6 +145,13 @@ pub async fn cancel(pool: &Pool, ledger: &Ledger, order_id: i64) -> Result<Cance
         match stored_state(&tx, order_id).await?.as_str() {
             "released" => Cancelled::AlreadyReleased,
             "refused" => Cancelled::NothingHeld,
+            // A completed order's money is spent: nothing may undo it.
+            "settled" => {
+                tracing::error!(order_id, "a cancel for a settled reservation: refused");
+                return Err(ApiError::conflict(format!(
+                    "order {order_id} is settled: its reservation cannot be cancelled"
+                )));
+            }
             _ => Cancelled::Tombstoned,
         }
     };

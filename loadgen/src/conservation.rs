@@ -40,7 +40,7 @@ pub async fn check(pg_url: &str) -> anyhow::Result<Verdict> {
     let billing = connect(&format!("{pg_url}/billing")).await?;
     let items = connect(&format!("{pg_url}/items")).await?;
     let slots = connect(&format!("{pg_url}/slots")).await?;
-    const GRANTED: &str = "SELECT order_id FROM reservations WHERE state = 'granted'";
+    const GRANTED: &str = "SELECT order_id FROM reservations WHERE state IN ('granted', 'settled')";
 
     let completed = ids(&orders, "SELECT id FROM orders WHERE status = 'completed'").await?;
     // A parked saga waits for an operator: it may hold what it reserved.
@@ -55,7 +55,7 @@ pub async fn check(pg_url: &str) -> anyhow::Result<Verdict> {
     let money = billing
         .query_one(
             "SELECT (SELECT coalesce(sum(wallet), 0) FROM accounts),
-                    (SELECT coalesce(sum(amount), 0) FROM reservations WHERE state = 'granted'),
+                    (SELECT coalesce(sum(amount), 0) FROM reservations WHERE state IN ('granted', 'settled')),
                     (SELECT coalesce(sum(amount), 0) FROM deposits)",
             &[],
         )

@@ -9,6 +9,7 @@ mod participants;
 mod retry;
 mod saga;
 mod settings;
+mod settlements;
 mod upkeep;
 mod worker;
 
@@ -58,6 +59,12 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             &settings.service_token,
             settings.step_timeout,
         ),
+        settlements: settlements::Settlements::start(common::client::ServiceClient::new(
+            "billing",
+            &settings.billing_url,
+            settings.service_token.clone(),
+            settings.step_timeout,
+        )),
         retry_base: settings.retry_base,
         retry_max: settings.retry_max,
         deadline: settings.saga_deadline,

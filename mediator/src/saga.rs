@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::orders_db::{DbError, OrdersDb};
 use crate::participants::{Participants, Step};
 use crate::retry::Backoff;
+use crate::settlements::Settlements;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,7 @@ struct Stuck(String);
 pub struct Saga {
     pub orders: OrdersDb,
     pub participants: Participants,
+    pub settlements: Settlements,
     pub retry_base: Duration,
     pub retry_max: Duration,
     pub deadline: Duration,
@@ -87,6 +89,10 @@ impl Saga {
             return Ok(Finished::Missing);
         };
         if order.status != Status::Pending {
+            if order.status == Status::Completed {
+                // A redelivery: settling again costs nothing and heals one lost.
+                self.settlements.completed(order.id);
+            }
             return Ok(Finished::AlreadyFinal);
         }
         if order.parked {
@@ -120,6 +126,7 @@ impl Saga {
         };
         let completed = self.persist(|| self.orders.finish(finish.clone())).await?;
         if completed {
+            self.settlements.completed(order_id);
             return Ok(Finished::Completed);
         }
         // A concurrent run marked it failing while this one reserved: undo.

@@ -173,6 +173,7 @@ async fn spawn_billing(keys: &TestKeys, service_token: &Secret) -> (String, Test
         verifier: Arc::clone(&keys.verifier()),
         service_token: service_token.clone(),
         initial_wallet: Decimal::from(100),
+        wallet_ceiling: Decimal::from(10_000_000),
     };
     let server = billing::build(settings, std::future::pending())
         .await

@@ -3,6 +3,7 @@
 mod accounts;
 mod profiles;
 mod reservations;
+mod settlements;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
         .or(accounts::deposit::route(
             pool.clone(),
             settings.verifier.clone(),
+            settings.wallet_ceiling,
         ))
         .unify()
         .or(profiles::post::route(
@@ -28,6 +30,8 @@ pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
         ))
         .unify()
         .or(profiles::delete::route(pool.clone(), credential.clone()))
+        .unify()
+        .or(settlements::route(pool.clone(), credential.clone()))
         .unify()
         .or(reservations::routes(pool, credential))
         .unify()

@@ -28,6 +28,7 @@ impl TestApp {
             verifier: keys.verifier(),
             service_token: service_token.clone(),
             initial_wallet: Decimal::from(100),
+            wallet_ceiling: Decimal::from(10_000_000),
         };
         let server = billing::build(settings, std::future::pending())
             .await

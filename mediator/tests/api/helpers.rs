@@ -58,6 +58,7 @@ impl TestStack {
                 verifier: keys.verifier(),
                 service_token: service_token.clone(),
                 initial_wallet: Decimal::from(100),
+                wallet_ceiling: Decimal::from(10_000_000),
             },
             stop(),
         )

@@ -140,3 +140,32 @@ async fn a_full_slot_fails_the_second_order() {
     assert_eq!(stack.stock(4).await, 999);
     assert_eq!(stack.booked("09:00").await, 1);
 }
+
+#[tokio::test]
+async fn a_completed_order_is_settled_with_billing() {
+    let stack = TestStack::spawn(Stock::default(), 1).await;
+    let name = unique_name("settle");
+    let token = stack.user(&name, 100).await;
+
+    let done = stack
+        .place_final(&token, &order(json!(40), 1, "10:00"))
+        .await;
+
+    assert_eq!(done["status"], json!("completed"));
+    let id = done["id"].as_i64().expect("id");
+    let billing = stack.billing_db.client().await;
+    let mut state = String::new();
+    for _ in 0..100 {
+        state = billing
+            .query_one("SELECT state FROM reservations WHERE order_id = $1", &[&id])
+            .await
+            .expect("the money's reservation")
+            .get(0);
+        if state == "settled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "settled");
+    assert_eq!(stack.wallet(&name).await, Decimal::from(60));
+}

@@ -316,17 +316,17 @@ async fn assert_conservation(drill: &Drill, users: &[(String, String)], accepted
     .await;
     let money_held = ids(
         &drill.billing_db,
-        "SELECT order_id FROM reservations WHERE state = 'granted'",
+        "SELECT order_id FROM reservations WHERE state IN ('granted', 'settled')",
     )
     .await;
     let items_held = ids(
         &drill.items_db,
-        "SELECT order_id FROM reservations WHERE state = 'granted'",
+        "SELECT order_id FROM reservations WHERE state IN ('granted', 'settled')",
     )
     .await;
     let slots_held = ids(
         &drill.slots_db,
-        "SELECT order_id FROM reservations WHERE state = 'granted'",
+        "SELECT order_id FROM reservations WHERE state IN ('granted', 'settled')",
     )
     .await;
     assert_eq!(
@@ -346,7 +346,7 @@ async fn assert_conservation(drill: &Drill, users: &[(String, String)], accepted
     let totals = billing
         .query_one(
             "SELECT (SELECT sum(wallet) FROM accounts),
-                    (SELECT coalesce(sum(amount), 0) FROM reservations WHERE state = 'granted'),
+                    (SELECT coalesce(sum(amount), 0) FROM reservations WHERE state IN ('granted', 'settled')),
                     (SELECT sum(amount) FROM deposits)",
             &[],
         )

@@ -1,6 +1,8 @@
 //! `POST /api/accounts/{username}/deposit`: tops up the caller's wallet.
 //! With an `Idempotency-Key`, a repeat of the same deposit credits nothing
 //! and answers what the first did; the same key for another amount is 409.
+//! A deposit that would take the wallet plus the money held for unfinished
+//! orders past the ceiling is 409.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use common::http::{
 use common::jwt::{Claims, TokenVerifier};
 use common::money::Amount;
 use deadpool_postgres::Pool;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -25,14 +28,20 @@ struct Deposit {
     amount: Amount,
 }
 
-pub fn route(pool: Pool, verifier: Arc<TokenVerifier>) -> BoxedFilter<(Response,)> {
+pub fn route(
+    pool: Pool,
+    verifier: Arc<TokenVerifier>,
+    ceiling: Decimal,
+) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "accounts" / String / "deposit")
         .and(warp::post())
         .and(bearer(verifier))
         .and(idempotency_key())
         .and(json_body::<Deposit>())
         .and(with(pool))
-        .then(handle)
+        .then(move |username, claims, key, deposit, pool| {
+            handle(username, claims, key, deposit, pool, ceiling)
+        })
         .map(respond)
         .boxed()
 }
@@ -43,12 +52,13 @@ async fn handle(
     key: Option<IdempotencyKey>,
     deposit: Deposit,
     pool: Pool,
+    ceiling: Decimal,
 ) -> Result<Response, ApiError> {
     let owner = require_owner(&claims, &username)?;
     let amount = deposit.amount.value();
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
-    let account = match accounts::deposit(&tx, owner, amount, key.as_ref()).await? {
+    let account = match accounts::deposit(&tx, owner, amount, key.as_ref(), ceiling).await? {
         Deposited::Credited(account) => {
             tx.commit().await?;
             tracing::info!(username = owner, %amount, "deposit");
@@ -59,6 +69,12 @@ async fn handle(
             return Err(ApiError::conflict(
                 "this Idempotency-Key was used for a different deposit",
             ))
+        }
+        Deposited::OverCeiling => {
+            return Err(ApiError::conflict(format!(
+                "a wallet holds at most {ceiling}, counting the money held for unfinished orders"
+            ))
+            .with_field("amount"))
         }
         Deposited::NoAccount => return Err(ApiError::not_found("no account for this user")),
     };

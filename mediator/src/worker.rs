@@ -86,7 +86,15 @@ async fn process(
     let span = tracing::info_span!("saga", order_id);
     async move {
         let started = Instant::now();
-        let result = saga.run(order_id).await;
+        // A store error a retry would repeat parks the saga; only if that
+        // cannot be written either does the run end in error.
+        let result = match saga.run(order_id).await {
+            Err(SagaError::Store(err)) => saga.park_after(order_id, &err).await.map_err(|park_err| {
+                tracing::error!(error = %err, park_error = %park_err, "saga cannot go on nor be parked");
+                SagaError::Store(err)
+            }),
+            other => other,
+        };
         let outcome = match &result {
             Ok(Finished::Completed) => "completed",
             Ok(Finished::Failed(_)) => "failed",
@@ -123,25 +131,13 @@ async fn process(
             }
             // Left in the in-flight list: the shutdown hands it back.
             Err(SagaError::Interrupted) => tracing::info!("interrupted by shutdown"),
-            Err(SagaError::Store(err)) => match saga.park_after(order_id, &err).await {
-                Ok(finished) => {
-                    tracing::error!(error = %err, ?finished, "saga cannot go on: parked");
-                    metrics::count(
-                        "sagas_total",
-                        "Saga runs by outcome.",
-                        &[("outcome", "parked")],
-                        1,
-                    );
-                    settle(&queue, order_id).await;
-                }
-                Err(park_err) => {
-                    tracing::error!(error = %err, park_error = %park_err, "saga cannot go on nor be parked; queued again for later");
+            Err(SagaError::Store(_)) => {
+                tracing::error!("queued again for later");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     if let Err(err) = queue.retry_later(order_id).await {
                         tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
                     }
-                }
-            },
+            }
         }
     }
     .instrument(span)

@@ -19,7 +19,7 @@ pub struct DatabaseSettings {
     pub url: config::Secret,
     pub pool_size: usize,
     /// Plan each prepared statement once, for every parameter value (set by
-    /// code, not configuration: see `order_api::connect_orders_db` for why).
+    /// code, not configuration: see `orders::connect` for why).
     pub generic_plans: bool,
 }
 

@@ -38,7 +38,6 @@ pub mod http;
 pub mod jwt;
 pub mod metrics;
 pub mod money;
-pub mod queue;
 pub mod reservation;
 pub mod shutdown;
 pub mod telemetry;

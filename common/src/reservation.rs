@@ -76,6 +76,31 @@ pub enum Cancelled {
     Tombstoned,
 }
 
+/// An outcome as the wire, the logs and the metrics name it.
+pub trait Outcome: Serialize {
+    fn as_str(&self) -> &'static str;
+}
+
+impl Outcome for Reserved {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Reserved::Granted => "granted",
+            Reserved::Refused => "refused",
+        }
+    }
+}
+
+impl Outcome for Cancelled {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Cancelled::Released => "released",
+            Cancelled::AlreadyReleased => "already_released",
+            Cancelled::NothingHeld => "nothing_held",
+            Cancelled::Tombstoned => "tombstoned",
+        }
+    }
+}
+
 /// A reserve request's body: what to reserve, as statement parameters.
 pub trait ReserveRequest: DeserializeOwned + Send + Sync + 'static {
     fn params(&self) -> Vec<&(dyn ToSql + Sync)>;
@@ -210,7 +235,7 @@ pub fn routes<R: ReserveRequest>(
     put.or(delete).unify().boxed()
 }
 
-fn answer<T: Serialize>(
+fn answer<T: Outcome>(
     order_id: i64,
     operation: &'static str,
     result: Result<T, ApiError>,
@@ -218,14 +243,11 @@ fn answer<T: Serialize>(
     use warp::Reply;
     match result {
         Ok(outcome) => {
-            let text = serde_json::to_value(&outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let text = outcome.as_str();
             metrics::count(
                 "reservations_total",
                 "Reserve and cancel calls by outcome.",
-                &[("operation", operation), ("outcome", &text)],
+                &[("operation", operation), ("outcome", text)],
                 1,
             );
             tracing::info!(order_id, operation, outcome = %text, "reservation");
@@ -235,5 +257,31 @@ fn answer<T: Serialize>(
             )
         }
         Err(err) => err.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_is_named_as_the_wire_names_it() {
+        fn wire(outcome: &impl Outcome) -> String {
+            serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        }
+        for reserved in [Reserved::Granted, Reserved::Refused] {
+            assert_eq!(reserved.as_str(), wire(&reserved));
+        }
+        for cancelled in [
+            Cancelled::Released,
+            Cancelled::AlreadyReleased,
+            Cancelled::NothingHeld,
+            Cancelled::Tombstoned,
+        ] {
+            assert_eq!(cancelled.as_str(), wire(&cancelled));
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The mediator: a long-running daemon that drives each accepted order
 //! through its saga (money, item, slot; compensation in reverse on failure).
-//! Several replicas may run on the same queue: see `common::queue` for how
+//! Several replicas may run on the same queue: see `orders::queue` for how
 //! orders are held, and `saga` for why repeated runs are harmless.
 #![forbid(unsafe_code)]
 
@@ -17,9 +17,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use common::queue::{Consumer, QueueKeys};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use orders::queue::{Consumer, QueueKeys};
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -38,9 +38,9 @@ pub struct Mediator {
 /// Connects to the orders database and Redis, registers a worker and binds
 /// the operational routes.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
-    let pool = order_api::connect_orders_db(&settings.database).await?;
+    let pool = orders::connect(&settings.database).await?;
     let redis_url = settings.redis_url.expose().to_owned();
-    let redis = common::queue::connect_patiently(&redis_url)
+    let redis = orders::queue::connect_patiently(&redis_url)
         .await
         .context("connecting to redis")?;
     let consumer = Consumer::start(&redis_url, QueueKeys::new(&settings.queue), redis.clone())
@@ -74,7 +74,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let no_routes = warp::any()
         .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
         .boxed();
-    let ready = order_api::ready_check(pool.clone(), redis);
+    let ready = orders::ready_check(pool.clone(), redis);
     let ops = common::http::serve(
         &settings.listen,
         no_routes,

@@ -5,12 +5,13 @@
 //! waits for nothing. The rare `begin_failing` goes straight to the pool.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use common::batch::{together_or_alone, Batcher, Gone};
 use deadpool_postgres::{Pool, PoolError};
 use futures::FutureExt;
-use order_api::orders::{Order, StepRecord};
-use order_api::store::{self, Failing, Finish, StoreError};
+use orders::sagas::{self, Failing, Finish};
+use orders::{Order, StepRecord, StoreError};
 
 /// The most sagas one statement serves: the mediator's default concurrency.
 const MAX_BATCH: usize = 64;
@@ -20,40 +21,40 @@ const MAX_BATCH: usize = 64;
 /// commits per saga against 4.9 with four at once, closed loop).
 const BATCHES_AT_ONCE: usize = 1;
 
+/// What made a call fail. A batch's error is every caller's, so it is
+/// shared rather than copied.
+type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
 /// Why a call to the orders database did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     /// Unreachable, or a statement lost to a concurrent one: worth retrying.
     #[error("orders database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// An answer that a retry would repeat.
-    #[error("orders database: {0}")]
-    Failed(String),
+    #[error("{0}")]
+    Failed(#[source] Cause),
 }
 
 impl From<StoreError> for DbError {
     fn from(err: StoreError) -> Self {
-        let retry = match &err {
-            StoreError::Db(db) => common::db::is_transient(db),
-            StoreError::Corrupt(_) => false,
-        };
-        if retry {
-            DbError::Unavailable(err.to_string())
+        if err.is_transient() {
+            DbError::Unavailable(Arc::new(err))
         } else {
-            DbError::Failed(err.to_string())
+            DbError::Failed(Arc::new(err))
         }
     }
 }
 
 impl From<PoolError> for DbError {
     fn from(err: PoolError) -> Self {
-        DbError::Unavailable(err.to_string())
+        DbError::Unavailable(Arc::new(err))
     }
 }
 
 impl From<Gone> for DbError {
     fn from(err: Gone) -> Self {
-        DbError::Failed(err.to_string())
+        DbError::Failed(Arc::new(err))
     }
 }
 
@@ -94,29 +95,29 @@ impl OrdersDb {
         self.loads.call(id).await?
     }
 
-    /// Ends a pending order (see `store::finish_all`); `false` if it was
+    /// Ends a pending order (see `sagas::finish_all`); `false` if it was
     /// not moved: final already, or begun failing when this completes it.
     pub async fn finish(&self, finish: Finish) -> Answer<bool> {
         self.finishes.call(finish).await?
     }
 
-    /// See `store::park`.
+    /// See `sagas::park`.
     pub async fn park(&self, id: i64, reason: &str, steps: &[StepRecord]) -> Answer<bool> {
         let conn = self.pool.get().await?;
-        Ok(store::park(&conn, id, reason, steps).await?)
+        Ok(sagas::park(&conn, id, reason, steps).await?)
     }
 
-    /// See `store::begin_failing`.
+    /// See `sagas::begin_failing`.
     pub async fn begin_failing(&self, id: i64, reason: &str) -> Answer<Failing> {
         let conn = self.pool.get().await?;
-        Ok(store::begin_failing(&conn, id, reason).await?)
+        Ok(sagas::begin_failing(&conn, id, reason).await?)
     }
 }
 
 async fn load_batch(pool: Pool, ids: Vec<i64>) -> Vec<Answer<Option<Order>>> {
     let found: Answer<Vec<Order>> = async {
         let conn = pool.get().await?;
-        Ok(store::load_all(&conn, &ids).await?)
+        Ok(sagas::load_all(&conn, &ids).await?)
     }
     .await;
     match found {
@@ -161,7 +162,7 @@ async fn finish_round(pool: &Pool, round: &[Finish]) -> Vec<Answer<bool>> {
 /// Finishes `finishes` in one statement: whether each moved.
 async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<bool>> {
     let conn = pool.get().await?;
-    let moved: HashSet<i64> = store::finish_all(&conn, finishes)
+    let moved: HashSet<i64> = sagas::finish_all(&conn, finishes)
         .await?
         .into_iter()
         .collect();
@@ -171,7 +172,7 @@ async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<bool>> 
 #[cfg(test)]
 mod tests {
     use common::testing::TestDatabase;
-    use order_api::orders::{Status, StepRecord};
+    use orders::{Status, StepRecord};
     use time::OffsetDateTime;
 
     use super::*;
@@ -220,8 +221,8 @@ mod tests {
 
     /// A database of its own, connected as the mediator connects.
     async fn orders_db() -> (TestDatabase, OrdersDb) {
-        let database = TestDatabase::create("orders", order_api::migrations).await;
-        let pool = order_api::connect_orders_db(&database.settings)
+        let database = TestDatabase::create("orders", orders::migrations).await;
+        let pool = orders::connect(&database.settings)
             .await
             .expect("connected");
         (database, OrdersDb::new(pool))

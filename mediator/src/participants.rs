@@ -7,7 +7,7 @@ use common::client::{CallError, ServiceClient};
 use common::config::Secret;
 use common::reservation::{Cancelled, Reserved};
 use hyper::Method;
-use order_api::orders::{reasons, Order};
+use orders::{reasons, Order};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

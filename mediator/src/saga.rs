@@ -19,9 +19,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::reservation::Reserved;
-use order_api::orders::{reasons, Order, Status, StepRecord};
-use order_api::store::{Failing, Finish};
+use common::reservation::{Outcome, Reserved};
+use orders::reasons;
+use orders::sagas::{Failing, Finish};
+use orders::{Order, Status, StepRecord};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +100,7 @@ impl Saga {
             return Ok(Finished::LeftParked);
         }
         let mut history = Vec::new();
-        if let Some(reason) = order.failing_reason.clone() {
+        if let Some(reason) = order.reason.clone() {
             tracing::info!(%reason, "resuming a failing saga: compensating every step");
             return self.fail(&order, &Step::ALL, reason, history).await;
         }
@@ -230,12 +231,9 @@ impl Saga {
             attempts += 1;
             match self.participants.cancel(step, order_id).await {
                 Ok(outcome) => {
-                    let outcome = serde_json::to_value(outcome)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
+                    let outcome = outcome.as_str();
                     tracing::info!(step = step.name(), outcome, "cancel");
-                    return Ok(Ok(outcome));
+                    return Ok(Ok(outcome.to_owned()));
                 }
                 Err(err) if !err.is_transient() || attempts >= self.compensation_attempts => {
                     tracing::error!(step = step.name(), attempts, error = %err, "cancel cannot succeed alone");

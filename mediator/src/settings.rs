@@ -58,7 +58,7 @@ impl Settings {
         let settings = Self {
             listen: Listen::from_env(8006)?,
             database: DatabaseSettings::from_env("orders")?,
-            redis_url: order_api::redis_url(),
+            redis_url: orders::redis_url_from_env(),
             queue: config::string("ORDER_QUEUE", "orders"),
             billing_url: config::string("BILLING_URL", "http://127.0.0.1:8002"),
             items_url: config::string("ITEMS_URL", "http://127.0.0.1:8004"),

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use common::queue::ConsumerHandle;
 use deadpool_postgres::Pool;
+use orders::queue::ConsumerHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Heartbeats every `interval` and reaps workers silent for `expiry`,
@@ -54,7 +54,7 @@ pub async fn sweep(
         }
         let candidates = match pool.get().await {
             Ok(conn) => {
-                order_api::store::pending_older_than(&conn, age.as_millis() as i64, 1000).await
+                orders::sagas::pending_older_than(&conn, age.as_millis() as i64, 1000).await
             }
             Err(err) => {
                 tracing::warn!(error = %err, "sweep skipped: no database");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::metrics;
-use common::queue::{Consumer, ConsumerHandle};
+use orders::queue::{Consumer, ConsumerHandle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;

@@ -8,8 +8,10 @@ use common::ApiError;
 use deadpool_postgres::Pool;
 use futures::FutureExt;
 
-use crate::orders::Order;
-use crate::store::{self, NewOrder};
+use orders::placing::{self, NewOrder};
+use orders::Order;
+
+use crate::store_error;
 
 /// The most orders one statement inserts.
 const MAX_BATCH: usize = 64;
@@ -37,7 +39,7 @@ impl Inserts {
         }
     }
 
-    /// Inserts a pending order; see `store::insert_all` for `None`.
+    /// Inserts a pending order; see `placing::insert_all` for `None`.
     pub async fn insert(&self, order: NewOrder) -> Answer {
         self.batches
             .call(order)
@@ -60,16 +62,16 @@ async fn insert_batch(pool: Pool, orders: Vec<NewOrder>) -> Vec<Answer> {
         &conn,
         &orders,
         |_| true,
-        |conn, orders| store::insert_all(conn, orders).boxed(),
+        |conn, orders| placing::insert_all(conn, orders).boxed(),
     )
     .await
     {
         Ok(answers) => answers
             .into_iter()
-            .map(|answer| answer.map_err(ApiError::from))
+            .map(|answer| answer.map_err(store_error::answer))
             .collect(),
         // Only a batch of one fails as a whole.
-        Err(err) => vec![Err(err.into())],
+        Err(err) => vec![Err(store_error::answer(err))],
     }
 }
 
@@ -84,7 +86,7 @@ mod tests {
     use common::testing::TestDatabase;
 
     use super::*;
-    use crate::orders::{Details, ItemId};
+    use orders::{Details, ItemId};
 
     fn order(owner: &str, amount: u32, key: Option<&str>) -> NewOrder {
         NewOrder {
@@ -99,8 +101,8 @@ mod tests {
     }
 
     async fn inserts() -> (TestDatabase, Inserts) {
-        let database = TestDatabase::create("orders", crate::migrations).await;
-        let pool = crate::connect_orders_db(&database.settings)
+        let database = TestDatabase::create("orders", orders::migrations).await;
+        let pool = orders::connect(&database.settings)
             .await
             .expect("connected");
         (database, Inserts::start(pool))

@@ -24,14 +24,9 @@ impl Settings {
         Ok(Self {
             listen: Listen::from_env(8003)?,
             database: DatabaseSettings::from_env("orders")?,
-            redis_url: redis_url(),
+            redis_url: orders::redis_url_from_env(),
             queue: config::string("ORDER_QUEUE", "orders"),
             verifier: Arc::new(common::jwt::verifier_from_env()?),
         })
     }
-}
-
-/// `REDIS_URL`, shared with the mediator.
-pub fn redis_url() -> Secret {
-    Secret::new(config::string("REDIS_URL", "redis://127.0.0.1:56379"))
 }

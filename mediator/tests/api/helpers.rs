@@ -91,7 +91,7 @@ impl TestStack {
         )
         .await
         .expect("slots");
-        let orders_db = TestDatabase::create("orders", order_api::migrations).await;
+        let orders_db = TestDatabase::create("orders", orders::migrations).await;
         let queue = testing::unique_name("orders");
         let order_api = order_api::build(
             order_api::Settings {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use common::queue::QueueKeys;
 use common::testing::unique_name;
+use orders::queue::QueueKeys;
 use redis::AsyncCommands;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -89,7 +89,7 @@ async fn a_compensation_that_keeps_failing_parks_the_saga_until_an_operator_come
 async fn a_queue_entry_that_is_not_an_order_goes_to_the_dead_list() {
     let stack = TestStack::spawn(Stock::default(), 1).await;
     let keys = QueueKeys::new(&stack.mediator_settings.queue);
-    let mut redis = common::queue::connect(&redis_url()).await.expect("redis");
+    let mut redis = orders::queue::connect(&redis_url()).await.expect("redis");
     let name = unique_name("alive");
     let token = stack.user(&name, 100).await;
 

@@ -44,7 +44,7 @@ impl Drill {
             billing_db: TestDatabase::create("billing", billing::migrations).await,
             items_db: TestDatabase::create("items", items::migrations).await,
             slots_db: TestDatabase::create("slots", slots::migrations).await,
-            orders_db: TestDatabase::create("orders", order_api::migrations).await,
+            orders_db: TestDatabase::create("orders", orders::migrations).await,
             keys,
             dir,
         }
@@ -87,8 +87,8 @@ impl Drill {
 /// Waits until redis-server answers PING.
 async fn wait_redis(url: &str) {
     for _ in 0..100 {
-        if let Ok(mut conn) = common::queue::connect(url).await {
-            if common::queue::ping(&mut conn).await.is_ok() {
+        if let Ok(mut conn) = orders::queue::connect(url).await {
+            if orders::queue::ping(&mut conn).await.is_ok() {
                 return;
             }
         }

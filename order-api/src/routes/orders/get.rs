@@ -10,7 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::{store, Context};
+use crate::view::OrderWithHistoryView;
+use crate::{store_error, Context};
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "orders" / i64)
@@ -24,8 +25,12 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 
 async fn handle(id: i64, claims: Claims, context: Arc<Context>) -> Result<Response, ApiError> {
     let conn = context.pool.get().await?;
-    let order = store::find_owned(&conn, claims.username(), id)
-        .await?
+    let order = orders::placing::find_owned(&conn, claims.username(), id)
+        .await
+        .map_err(store_error::answer)?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
-    Ok(json_reply(&order, StatusCode::OK))
+    Ok(json_reply(
+        &OrderWithHistoryView::from(order),
+        StatusCode::OK,
+    ))
 }

@@ -11,8 +11,10 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::orders::Status;
-use crate::{store, Context};
+use orders::Status;
+
+use crate::view::OrderView;
+use crate::{store_error, Context};
 
 const MAX_LIMIT: i64 = 1000;
 
@@ -47,6 +49,9 @@ async fn handle(claims: Claims, query: Query, context: Arc<Context>) -> Result<R
         return Err(ApiError::bad_request("offset must not be negative").with_field("offset"));
     }
     let conn = context.pool.get().await?;
-    let orders = store::list_owned(&conn, claims.username(), query.status, limit, offset).await?;
-    Ok(json_reply(&orders, StatusCode::OK))
+    let page = orders::placing::list_owned(&conn, claims.username(), query.status, limit, offset)
+        .await
+        .map_err(store_error::answer)?;
+    let page: Vec<OrderView> = page.into_iter().map(OrderView::from).collect();
+    Ok(json_reply(&page, StatusCode::OK))
 }

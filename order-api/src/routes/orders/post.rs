@@ -13,8 +13,11 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use crate::orders::{Details, Order};
-use crate::{store, Context};
+use orders::placing;
+use orders::{Details, Order};
+
+use crate::view::OrderView;
+use crate::{store_error, Context};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +48,7 @@ async fn handle(
     let owner = claims.username();
     let inserted = context
         .inserts
-        .insert(store::NewOrder {
+        .insert(placing::NewOrder {
             owner: owner.to_owned(),
             amount: new.amount,
             details: new.details.clone(),
@@ -66,7 +69,7 @@ async fn handle(
         }
     };
     let location = format!("/api/orders/{}", order.id);
-    let body = warp::reply::json(&order);
+    let body = warp::reply::json(&OrderView::from(order));
     Ok(warp::reply::with_header(
         warp::reply::with_status(body, StatusCode::CREATED),
         "location",
@@ -83,11 +86,14 @@ async fn replay(
     key: &str,
     new: &NewOrder,
 ) -> Result<Order, ApiError> {
-    let earlier = store::find_by_key(db, owner, key).await?.ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!(
-            "idempotency key conflicted but no order has it"
-        ))
-    })?;
+    let earlier = placing::find_by_key(db, owner, key)
+        .await
+        .map_err(store_error::answer)?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "idempotency key conflicted but no order has it"
+            ))
+        })?;
     if earlier.amount != new.amount.value() || earlier.details != new.details {
         return Err(ApiError::conflict(
             "this Idempotency-Key was used for a different order",
@@ -101,7 +107,7 @@ async fn replay(
 /// sweeper will queue it.
 async fn queue(context: Arc<Context>, order_id: i64, username: String) {
     let mut redis = context.redis.clone();
-    match common::queue::push(&mut redis, &context.queue, order_id).await {
+    match orders::queue::push(&mut redis, &context.queue, order_id).await {
         Ok(()) => tracing::info!(order_id, %username, "order accepted"),
         Err(err) => tracing::warn!(
             order_id,

@@ -1,11 +1,11 @@
 //! The orders schema's migrations keep what earlier versions stored.
 
 use common::testing::TestDatabase;
-use order_api::store;
+use orders::placing;
 
 /// The schema as its first version left it.
 fn first_version() -> refinery::Runner {
-    let first: Vec<_> = order_api::migrations()
+    let first: Vec<_> = orders::migrations()
         .get_migrations()
         .iter()
         .filter(|migration| migration.version() == 1)
@@ -46,12 +46,12 @@ async fn histories_kept_in_saga_steps_move_onto_their_orders_in_order() {
 
     // As a service does at start.
     let pool = common::db::pool(&database.settings).expect("a pool");
-    common::db::migrate(&pool, order_api::migrations())
+    common::db::migrate(&pool, orders::migrations())
         .await
         .expect("migrating to the latest version");
     let db = pool.get().await.expect("a connection");
 
-    let moved = store::find_owned(&db, "buyer", with_steps)
+    let moved = placing::find_owned(&db, "buyer", with_steps)
         .await
         .expect("read")
         .expect("the order");
@@ -73,7 +73,7 @@ async fn histories_kept_in_saga_steps_move_onto_their_orders_in_order() {
         (first_at.unix_timestamp(), first_at.millisecond()),
         (1_767_323_045, 678)
     );
-    let pending = store::find_owned(&db, "buyer", without)
+    let pending = placing::find_owned(&db, "buyer", without)
         .await
         .expect("read")
         .expect("the order");

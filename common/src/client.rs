@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
-use hyper::body::HttpBody;
-use hyper::client::HttpConnector;
-use hyper::{Body, Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -23,7 +27,7 @@ pub struct ServiceClient {
     base_url: String,
     token: Secret,
     timeout: Duration,
-    http: hyper::Client<HttpConnector>,
+    http: Client<HttpConnector, Full<Bytes>>,
 }
 
 /// Why a call did not give an answer.
@@ -108,7 +112,7 @@ impl ServiceClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             timeout,
-            http: hyper::Client::builder()
+            http: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build(connector),
         }
@@ -135,38 +139,38 @@ impl ServiceClient {
             .uri(format!("{}{}", self.base_url, path))
             .header("content-type", "application/json")
             .header(SERVICE_TOKEN_HEADER, self.token.expose())
-            .body(Body::from(bytes))
+            .body(Full::new(Bytes::from(bytes)))
             .map_err(|e| CallError::Refused {
                 service: self.name,
                 detail: format!("bad request: {e}"),
             })?;
+        let unreachable = |err: &dyn std::error::Error| CallError::Unreachable {
+            service: self.name,
+            detail: error_chain(err),
+        };
         let exchange = async {
-            let response = self.http.request(request).await?;
+            let response = self.http.request(request).await.map_err(|err| {
+                if err.is_connect() {
+                    CallError::Refused {
+                        service: self.name,
+                        detail: error_chain(&err),
+                    }
+                } else {
+                    unreachable(&err)
+                }
+            })?;
             let status = response.status();
-            let body = read_limited(response.into_body()).await?;
-            Ok::<_, hyper::Error>((status, body))
+            let body = read_limited(response.into_body())
+                .await
+                .map_err(|err| unreachable(&err))?;
+            Ok((status, body))
         };
-        let (status, body) = match tokio::time::timeout(self.timeout, exchange).await {
-            Err(_) => {
-                return Err(CallError::Timeout {
-                    service: self.name,
-                    timeout: self.timeout,
-                })
-            }
-            Ok(Err(err)) if err.is_connect() => {
-                return Err(CallError::Refused {
-                    service: self.name,
-                    detail: err.to_string(),
-                })
-            }
-            Ok(Err(err)) => {
-                return Err(CallError::Unreachable {
-                    service: self.name,
-                    detail: err.to_string(),
-                })
-            }
-            Ok(Ok(answer)) => answer,
-        };
+        let (status, body) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| CallError::Timeout {
+                service: self.name,
+                timeout: self.timeout,
+            })??;
         if !status.is_success() {
             return Err(CallError::Status {
                 service: self.name,
@@ -185,12 +189,28 @@ impl ServiceClient {
     }
 }
 
-async fn read_limited(mut body: Body) -> Result<Vec<u8>, hyper::Error> {
+/// The body, cut at `MAX_RESPONSE_BYTES` (and read to its end, so that
+/// the connection can serve the next call).
+async fn read_limited(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = body.data().await {
-        let chunk = chunk?;
-        let room = MAX_RESPONSE_BYTES.saturating_sub(bytes.len());
-        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    while let Some(frame) = body.frame().await {
+        if let Ok(chunk) = frame?.into_data() {
+            let room = MAX_RESPONSE_BYTES.saturating_sub(bytes.len());
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
     }
     Ok(bytes)
+}
+
+/// `err` and its causes, one after the other: hyper's own message says
+/// only what failed, its source says why.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }

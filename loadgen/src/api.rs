@@ -1,15 +1,18 @@
 //! The public API as a user calls it, through the gateway.
 
 use anyhow::{bail, Context};
-use hyper::body::HttpBody;
-use hyper::client::HttpConnector;
-use hyper::{Body, Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
 #[derive(Clone)]
 pub struct Api {
     base: String,
-    http: hyper::Client<HttpConnector>,
+    http: Client<HttpConnector, Full<Bytes>>,
 }
 
 /// A user the benchmark made: its access token.
@@ -24,7 +27,7 @@ impl Api {
         connector.set_nodelay(true);
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            http: hyper::Client::builder()
+            http: Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(512)
                 .build(connector),
         }
@@ -44,14 +47,10 @@ impl Api {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let request = request.body(Body::from(serde_json::to_vec(body)?))?;
+        let request = request.body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
         let response = self.http.request(request).await?;
         let status = response.status();
-        let mut body = response.into_body();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = body.data().await {
-            bytes.extend_from_slice(&chunk?);
-        }
+        let bytes = response.into_body().collect().await?.to_bytes();
         Ok((
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),

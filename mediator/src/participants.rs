@@ -6,11 +6,11 @@ use std::time::Duration;
 use common::client::{CallError, ServiceClient};
 use common::config::Secret;
 use common::reservation::{Cancelled, Reserved};
-use hyper::Method;
 use orders::{reasons, Order};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use warp::http::Method;
 
 /// A saga's steps, in the order they run; compensation runs them backwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,10 +11,10 @@
 use std::time::Duration;
 
 use common::client::ServiceClient;
-use hyper::Method;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use warp::http::Method;
 
 use crate::retry::Backoff;
 

@@ -56,10 +56,10 @@ impl QueueKeys {
 /// Redis fails calls instead of hanging them.
 pub async fn connect(url: &str) -> RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Duration::from_secs(2))
-        .set_response_timeout(Duration::from_secs(2))
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
         .set_number_of_retries(2)
-        .set_max_delay(500);
+        .set_max_delay(Duration::from_millis(500));
     ConnectionManager::new_with_config(Client::open(url)?, config).await
 }
 
@@ -222,8 +222,8 @@ impl Consumer {
             Some(conn) => conn,
             none => {
                 let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Duration::from_secs(2))
-                    .set_response_timeout(wait + Duration::from_secs(2));
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(wait + Duration::from_secs(2)));
                 let client = Client::open(self.url.as_str())?;
                 none.insert(
                     client

@@ -10,10 +10,14 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use hyper::server::conn::AddrStream;
-use hyper::service::{make_service_fn, service_fn};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower_service::Service;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Request, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
@@ -30,7 +34,7 @@ pub struct Server {
 }
 
 /// Binds `routes` (with the operational routes) where `listen` says, with
-/// its header-read and request timeouts.
+/// its header-read and request timeouts. Must be called inside the runtime.
 pub fn serve(
     listen: &Listen,
     routes: BoxedFilter<(Response,)>,
@@ -44,29 +48,54 @@ pub fn serve(
         .unify()
         .with(warp::log::custom(log_request));
     let service = warp::service(app);
-    let request_timeout = listen.request_timeout;
-    let make_service = make_service_fn(move |connection: &AddrStream| {
-        let (service, peer) = (service.clone(), PeerAddr(connection.remote_addr()));
-        async move {
-            Ok::<_, Infallible>(service_fn(
-                move |mut request: hyper::Request<hyper::Body>| {
-                    request.extensions_mut().insert(peer);
-                    within(request_timeout, service.clone(), request)
-                },
-            ))
-        }
-    });
-    let server = hyper::Server::try_bind(&listen.addr)
-        .with_context(|| format!("binding {}", listen.addr))?
-        .http1_header_read_timeout(listen.header_timeout)
-        .serve(make_service);
-    let addr = server.local_addr();
+    let listener = std::net::TcpListener::bind(listen.addr)
+        .and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        })
+        .with_context(|| format!("binding {}", listen.addr))?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    let run = server.with_graceful_shutdown(shutdown).map(|result| {
-        if let Err(err) = result {
-            tracing::error!(error = %err, "the server stopped");
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(listen.header_timeout);
+    let request_timeout = listen.request_timeout;
+    let run = async move {
+        let connections = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors, say: wait rather than spin.
+                        tracing::warn!(error = %err, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(error = %err, "TCP_NODELAY not set");
+            }
+            let service = service.clone();
+            let answer = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(PeerAddr(peer));
+                within(request_timeout, service.clone(), request)
+            });
+            let connection = connections.watch(http.serve_connection(TokioIo::new(stream), answer));
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, "connection ended with an error");
+                }
+            });
         }
-    });
+        // Stop accepting, let the requests in flight finish, close idle
+        // connections.
+        drop(listener);
+        connections.shutdown().await;
+    };
     Ok(Server {
         addr,
         run: run.boxed(),
@@ -82,14 +111,10 @@ pub struct PeerAddr(pub SocketAddr);
 async fn within<S>(
     timeout: Duration,
     mut service: S,
-    request: hyper::Request<hyper::Body>,
+    request: Request<Incoming>,
 ) -> Result<Response, Infallible>
 where
-    S: hyper::service::Service<
-        hyper::Request<hyper::Body>,
-        Response = Response,
-        Error = Infallible,
-    >,
+    S: Service<Request<Incoming>, Response = Response, Error = Infallible>,
 {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     match tokio::time::timeout(timeout, service.call(request)).await {
@@ -226,5 +251,55 @@ mod tests {
             answer.to_lowercase().contains("connection: close"),
             "{answer:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn made_up_methods_and_paths_add_no_series_to_the_metrics() {
+        let addr = spawn(Listen::ephemeral()).await;
+        let metrics = move || {
+            let answer = exchange(
+                addr,
+                b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            );
+            answer
+                .lines()
+                .filter(|line| line.starts_with("http_requests_total{"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+
+        let answers = tokio::task::spawn_blocking(move || {
+            let mut answers = Vec::new();
+            for n in 0..20 {
+                let request = format!(
+                    "FROB{n} /made/up/{n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                );
+                answers.push(exchange(addr, request.as_bytes()));
+            }
+            answers
+        })
+        .await
+        .expect("joined");
+        let after = tokio::task::spawn_blocking(metrics).await.expect("joined");
+
+        assert!(
+            answers.iter().all(|a| a.starts_with("HTTP/1.1 4")),
+            "{answers:?}"
+        );
+        let made_up: Vec<_> = after
+            .iter()
+            .filter(|line| line.contains("FROB") || line.contains("made/up"))
+            .collect();
+        assert!(made_up.is_empty(), "{made_up:?}");
+        let counted = after
+            .iter()
+            .find(|line| line.contains("method=\"OTHER\"") && line.contains("route=\"other\""))
+            .unwrap_or_else(|| panic!("no OTHER/other series in {after:?}"));
+        let count: u64 = counted
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default();
+        assert!(count >= 20, "{counted}");
     }
 }

@@ -1,7 +1,11 @@
 //! A small JSON HTTP client for tests.
 
-use hyper::body::HttpBody;
-use hyper::{Body, Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{Client, Error};
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 /// What a test request got back.
@@ -16,13 +20,13 @@ pub struct TestResponse {
 /// A JSON HTTP client for tests: sends any body, reads any answer.
 #[derive(Clone)]
 pub struct TestClient {
-    http: hyper::Client<hyper::client::HttpConnector>,
+    http: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl Default for TestClient {
     fn default() -> Self {
         Self {
-            http: hyper::Client::new(),
+            http: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
 }
@@ -44,7 +48,7 @@ impl TestClient {
             request = request.header(*name, *value);
         }
         let request = request
-            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
             .expect("building a test request");
         let response = self
             .http
@@ -53,11 +57,12 @@ impl TestClient {
             .expect("sending a test request");
         let status = response.status();
         let headers = response.headers().clone();
-        let mut body = response.into_body();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = body.data().await {
-            bytes.extend_from_slice(&chunk.expect("reading a test response"));
-        }
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("reading a test response")
+            .to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         TestResponse {
             status,
@@ -68,11 +73,11 @@ impl TestClient {
     }
 
     /// Sends a bodiless request; the status, or the error when nothing answers.
-    pub async fn try_send(&self, method: Method, url: &str) -> Result<StatusCode, hyper::Error> {
+    pub async fn try_send(&self, method: Method, url: &str) -> Result<StatusCode, Error> {
         let request = Request::builder()
             .method(method)
             .uri(url)
-            .body(Body::empty())
+            .body(Full::default())
             .expect("building a test request");
         Ok(self.http.request(request).await?.status())
     }

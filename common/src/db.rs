@@ -163,9 +163,6 @@ impl From<tokio_postgres::Error> for ApiError {
             Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
                 ApiError::conflict("it already exists")
             }
-            Some(code) if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE => {
-                ApiError::conflict("the amount would exceed the largest value we keep")
-            }
             // Class 22, data exception: a value the database cannot store
             // (a NUL byte in a text, say) came from the request.
             Some(code) if code.code().starts_with("22") => {

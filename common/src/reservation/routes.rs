@@ -1,0 +1,91 @@
+//! The ledger's internal HTTP routes, which billing, items and slots serve.
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::{cancel, reserve, Ledger, LedgerError, Outcome, ReserveRequest};
+use crate::config::Secret;
+use crate::http::{json_body, json_reply, service_credential, ApiError};
+use crate::metrics;
+
+/// The internal routes, guarded by the service credential:
+/// `PUT /internal/reservations/{order_id}` with an `R` body reserves, and
+/// `DELETE /internal/reservations/{order_id}` cancels. Both answer 200
+/// `{"order_id": .., "outcome": ..}`.
+pub fn routes<R: ReserveRequest>(
+    pool: Pool,
+    ledger: &'static Ledger,
+    credential: Arc<Secret>,
+) -> BoxedFilter<(Response,)> {
+    let base = warp::path!("internal" / "reservations" / i64)
+        .and(service_credential(credential))
+        .and_then(|order_id: i64| async move {
+            if order_id > 0 {
+                Ok(order_id)
+            } else {
+                Err(warp::reject::custom(ApiError::bad_request(
+                    "the order id must be a positive integer",
+                )))
+            }
+        });
+    let with_pool = warp::any().map(move || pool.clone());
+    let put = base
+        .clone()
+        .and(warp::put())
+        .and(json_body::<R>())
+        .and(with_pool.clone())
+        .then(move |order_id: i64, request: R, pool: Pool| async move {
+            let result = reserve(&pool, ledger, order_id, &request.params()).await;
+            answer(order_id, "reserve", result)
+        });
+    let delete =
+        base.and(warp::delete())
+            .and(with_pool)
+            .then(move |order_id: i64, pool: Pool| async move {
+                answer(order_id, "cancel", cancel(&pool, ledger, order_id).await)
+            });
+    put.or(delete).unify().boxed()
+}
+
+fn answer<T: Outcome>(
+    order_id: i64,
+    operation: &'static str,
+    result: Result<T, LedgerError>,
+) -> Response {
+    use warp::Reply;
+    match result {
+        Ok(outcome) => {
+            let text = outcome.as_str();
+            metrics::count(
+                "reservations_total",
+                "Reserve and cancel calls by outcome.",
+                &[("operation", operation), ("outcome", text)],
+                1,
+            );
+            tracing::info!(order_id, operation, outcome = %text, "reservation");
+            json_reply(
+                &json!({"order_id": order_id, "outcome": outcome}),
+                StatusCode::OK,
+            )
+        }
+        Err(err) => http_error(err).into_response(),
+    }
+}
+
+/// The answer to a ledger error: a refused repeat or cancel is 409, the
+/// database's errors map as everywhere.
+fn http_error(err: LedgerError) -> ApiError {
+    match err {
+        LedgerError::DifferentRequest { .. } | LedgerError::Settled { .. } => {
+            ApiError::conflict(err.to_string())
+        }
+        LedgerError::Pool(err) => err.into(),
+        LedgerError::Db(err) => err.into(),
+    }
+}

@@ -57,8 +57,9 @@ enum ReserveBody<'a> {
     },
 }
 
+/// A participant's answer to a reserve or a cancel (it also names the order).
 #[derive(Deserialize)]
-struct Answer<T> {
+struct OutcomeBody<T> {
     outcome: T,
 }
 
@@ -118,7 +119,7 @@ impl Participants {
         body: Option<&ReserveBody<'_>>,
     ) -> Result<T, CallError> {
         let path = format!("/internal/reservations/{order_id}");
-        let answer: Answer<T> = self.client(step).call(method, &path, body).await?;
+        let answer: OutcomeBody<T> = self.client(step).call(method, &path, body).await?;
         Ok(answer.outcome)
     }
 }

@@ -85,7 +85,9 @@ enum Attempt {
 impl Saga {
     /// Drives order `order_id` to `completed` or `failed`.
     pub async fn run(self: &Arc<Self>, order_id: i64) -> Result<Finished, SagaError> {
-        let order = self.persist(|| self.orders.load(order_id)).await?;
+        let order = self
+            .retry_unavailable(|| self.orders.load(order_id))
+            .await?;
         let Some(order) = order else {
             return Ok(Finished::Missing);
         };
@@ -125,7 +127,9 @@ impl Saga {
             status: Status::Completed,
             steps: history,
         };
-        let completed = self.persist(|| self.orders.finish(finish.clone())).await?;
+        let completed = self
+            .retry_unavailable(|| self.orders.finish(finish.clone()))
+            .await?;
         if completed {
             self.settlements.completed(order_id);
             return Ok(Finished::Completed);
@@ -188,7 +192,7 @@ impl Saga {
         history: Vec<StepRecord>,
     ) -> Result<Finished, SagaError> {
         let marked = self
-            .persist(|| self.orders.begin_failing(order.id, &reason))
+            .retry_unavailable(|| self.orders.begin_failing(order.id, &reason))
             .await?;
         match marked {
             Failing::Compensate(reason) => self.fail(order, attempted, reason, history).await,
@@ -218,7 +222,8 @@ impl Saga {
             status: Status::Failed,
             steps: history,
         };
-        self.persist(|| self.orders.finish(finish.clone())).await?;
+        self.retry_unavailable(|| self.orders.finish(finish.clone()))
+            .await?;
         Ok(Finished::Failed(reason))
     }
 
@@ -259,7 +264,7 @@ impl Saga {
         history: Vec<StepRecord>,
     ) -> Result<Finished, SagaError> {
         let parked = self
-            .persist(|| self.orders.park(id, &reason, &history))
+            .retry_unavailable(|| self.orders.park(id, &reason, &history))
             .await?;
         if !parked {
             return Ok(Finished::AlreadyFinal);
@@ -280,7 +285,7 @@ impl Saga {
 
     /// Runs an orders database call, retrying while the database is
     /// unreachable.
-    async fn persist<T, F, Fut>(&self, mut call: F) -> Result<T, SagaError>
+    async fn retry_unavailable<T, F, Fut>(&self, mut call: F) -> Result<T, SagaError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, DbError>>,

@@ -1,8 +1,7 @@
 //! What every service of the shop needs, in one place: configuration from the
 //! environment, the PostgreSQL pool and its migrations, JWTs, money, the
 //! mapping of errors to JSON responses, the operational routes, the internal
-//! HTTP client, the idempotent reservation ledger, batching of database calls,
-//! telemetry and shutdown.
+//! HTTP client, the idempotent reservation ledger, telemetry and shutdown.
 //! A service crate holds only its routes, its domain rules and its SQL.
 #![forbid(unsafe_code)]
 
@@ -29,7 +28,6 @@ macro_rules! to_sql_as {
     };
 }
 
-pub mod batch;
 pub mod client;
 pub mod config;
 pub mod db;

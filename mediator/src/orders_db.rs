@@ -7,9 +7,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use common::batch::{together_or_alone, Batcher, Gone};
 use deadpool_postgres::{Pool, PoolError};
 use futures::FutureExt;
+use orders::batch::{together_or_alone, Batcher, Gone, Miscounted};
 use orders::sagas::{self, Failing, Finish};
 use orders::{Order, StepRecord, StoreError};
 
@@ -58,14 +58,20 @@ impl From<Gone> for DbError {
     }
 }
 
-type Answer<T> = Result<T, DbError>;
+impl From<Miscounted> for DbError {
+    fn from(err: Miscounted) -> Self {
+        DbError::Failed(Arc::new(err))
+    }
+}
+
+type DbResult<T> = Result<T, DbError>;
 
 /// The orders database as the sagas use it.
 #[derive(Clone)]
 pub struct OrdersDb {
     pool: Pool,
-    loads: Batcher<i64, Answer<Option<Order>>>,
-    finishes: Batcher<Finish, Answer<bool>>,
+    loads: Batcher<i64, DbResult<Option<Order>>>,
+    finishes: Batcher<Finish, DbResult<bool>>,
 }
 
 impl OrdersDb {
@@ -91,31 +97,31 @@ impl OrdersDb {
     }
 
     /// Order `id`, or `None` if there is no such order.
-    pub async fn load(&self, id: i64) -> Answer<Option<Order>> {
+    pub async fn load(&self, id: i64) -> DbResult<Option<Order>> {
         self.loads.call(id).await?
     }
 
     /// Ends a pending order (see `sagas::finish_all`); `false` if it was
     /// not moved: final already, or begun failing when this completes it.
-    pub async fn finish(&self, finish: Finish) -> Answer<bool> {
+    pub async fn finish(&self, finish: Finish) -> DbResult<bool> {
         self.finishes.call(finish).await?
     }
 
     /// See `sagas::park`.
-    pub async fn park(&self, id: i64, reason: &str, steps: &[StepRecord]) -> Answer<bool> {
+    pub async fn park(&self, id: i64, reason: &str, steps: &[StepRecord]) -> DbResult<bool> {
         let conn = self.pool.get().await?;
         Ok(sagas::park(&conn, id, reason, steps).await?)
     }
 
     /// See `sagas::begin_failing`.
-    pub async fn begin_failing(&self, id: i64, reason: &str) -> Answer<Failing> {
+    pub async fn begin_failing(&self, id: i64, reason: &str) -> DbResult<Failing> {
         let conn = self.pool.get().await?;
         Ok(sagas::begin_failing(&conn, id, reason).await?)
     }
 }
 
-async fn load_batch(pool: Pool, ids: Vec<i64>) -> Vec<Answer<Option<Order>>> {
-    let found: Answer<Vec<Order>> = async {
+async fn load_batch(pool: Pool, ids: Vec<i64>) -> Vec<DbResult<Option<Order>>> {
+    let found: DbResult<Vec<Order>> = async {
         let conn = pool.get().await?;
         Ok(sagas::load_all(&conn, &ids).await?)
     }
@@ -131,22 +137,22 @@ async fn load_batch(pool: Pool, ids: Vec<i64>) -> Vec<Answer<Option<Order>>> {
 
 /// Finishes a batch in rounds of distinct ids (two runs of one order may
 /// end at once; `finish_all` needs distinct ids), answering in batch order.
-async fn finish_batch(pool: Pool, batch: Vec<Finish>) -> Vec<Answer<bool>> {
+async fn finish_batch(pool: Pool, batch: Vec<Finish>) -> Vec<DbResult<bool>> {
     let mut answered = Vec::with_capacity(batch.len());
     let mut left: Vec<(usize, Finish)> = batch.into_iter().enumerate().collect();
     while !left.is_empty() {
         let mut seen = HashSet::new();
         let (round, later): (Vec<_>, Vec<_>) =
             left.into_iter().partition(|(_, f)| seen.insert(f.id));
-        let (slots, round): (Vec<usize>, Vec<Finish>) = round.into_iter().unzip();
-        answered.extend(slots.into_iter().zip(finish_round(&pool, &round).await));
+        let (positions, round): (Vec<usize>, Vec<Finish>) = round.into_iter().unzip();
+        answered.extend(positions.into_iter().zip(finish_round(&pool, &round).await));
         left = later;
     }
-    answered.sort_by_key(|(slot, _)| *slot);
+    answered.sort_by_key(|(position, _)| *position);
     answered.into_iter().map(|(_, answer)| answer).collect()
 }
 
-async fn finish_round(pool: &Pool, round: &[Finish]) -> Vec<Answer<bool>> {
+async fn finish_round(pool: &Pool, round: &[Finish]) -> Vec<DbResult<bool>> {
     // An order the database refuses must not fail the others with it.
     let refused = |err: &DbError| matches!(err, DbError::Failed(_));
     match together_or_alone(pool, round, refused, |pool, finishes| {
@@ -160,7 +166,7 @@ async fn finish_round(pool: &Pool, round: &[Finish]) -> Vec<Answer<bool>> {
 }
 
 /// Finishes `finishes` in one statement: whether each moved.
-async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<bool>> {
+async fn finish_together(pool: &Pool, finishes: &[Finish]) -> DbResult<Vec<bool>> {
     let conn = pool.get().await?;
     let moved: HashSet<i64> = sagas::finish_all(&conn, finishes)
         .await?
@@ -320,7 +326,7 @@ mod tests {
             orders.load(a),
             orders.load(i64::MAX)
         );
-        let id = |answer: Answer<Option<Order>>| answer.expect("answered").map(|o| o.id);
+        let id = |answer: DbResult<Option<Order>>| answer.expect("answered").map(|o| o.id);
         assert_eq!(
             [id(first), id(second), id(again), id(missing)],
             [Some(a), Some(b), Some(a), None]

@@ -3,10 +3,10 @@
 //! of what accepting an order costs the database. With no load a batch is
 //! one order and waits for nothing.
 
-use common::batch::{together_or_alone, Batcher};
 use common::ApiError;
 use deadpool_postgres::Pool;
 use futures::FutureExt;
+use orders::batch::{together_or_alone, Batcher};
 
 use orders::placing::{self, NewOrder};
 use orders::Order;
@@ -21,12 +21,12 @@ const MAX_BATCH: usize = 64;
 /// client is waiting), while under load orders still gather into batches.
 const BATCHES_AT_ONCE: usize = 2;
 
-type Answer = Result<Option<Order>, ApiError>;
+type Inserted = Result<Option<Order>, ApiError>;
 
 /// The handle the request handlers insert through.
 #[derive(Clone)]
 pub struct Inserts {
-    batches: Batcher<NewOrder, Answer>,
+    batches: Batcher<NewOrder, Inserted>,
 }
 
 impl Inserts {
@@ -40,7 +40,7 @@ impl Inserts {
     }
 
     /// Inserts a pending order; see `placing::insert_all` for `None`.
-    pub async fn insert(&self, order: NewOrder) -> Answer {
+    pub async fn insert(&self, order: NewOrder) -> Inserted {
         self.batches
             .call(order)
             .await
@@ -48,7 +48,7 @@ impl Inserts {
     }
 }
 
-async fn insert_batch(pool: Pool, orders: Vec<NewOrder>) -> Vec<Answer> {
+async fn insert_batch(pool: Pool, orders: Vec<NewOrder>) -> Vec<Inserted> {
     let conn = match pool.get().await {
         Ok(conn) => conn,
         Err(err) => {

@@ -9,6 +9,8 @@ pub enum StoreError {
     Corrupt { id: i64, detail: String },
     #[error("a saga's history cannot be written as JSON")]
     History(#[source] serde_json::Error),
+    #[error(transparent)]
+    Miscounted(#[from] crate::batch::Miscounted),
 }
 
 impl StoreError {
@@ -17,7 +19,9 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Db(err) => common::db::is_transient(err),
-            StoreError::Corrupt { .. } | StoreError::History(_) => false,
+            StoreError::Corrupt { .. } | StoreError::History(_) | StoreError::Miscounted(_) => {
+                false
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! type and the queue's layout are defined here once.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 mod error;
 mod history;
 mod order;

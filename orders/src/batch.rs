@@ -1,7 +1,10 @@
-//! Opportunistic batching. A few batches run at once; callers that arrive
-//! while all of them are running share the next one. So under load one
-//! statement (one round trip, one commit) serves many callers, and with
-//! little load a call runs at once, alone, and waits for no other.
+//! Opportunistic batching of the orders database's busiest statements:
+//! order-api's inserts, the mediator's loads and final updates. A few
+//! batches run at once; callers that arrive while all of them are running
+//! share the next one. So under load one statement (one round trip, and for
+//! writes one commit) serves many callers, and with little load a call runs
+//! at once, alone, and waits for no other. README's "Batching" has what each
+//! batcher buys, measured on and off.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,10 +12,19 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-/// The call's batch panicked, or the batcher is gone: it has no answer.
+/// The call's batch panicked or answered a different number of responses
+/// than it was given requests, or the batcher is gone: it has no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the batch gave no answer")]
 pub struct Gone;
+
+/// A statement answered `got` responses for `sent` requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a batch answered {got} responses for {sent} requests")]
+pub struct Miscounted {
+    pub sent: usize,
+    pub got: usize,
+}
 
 type Call<Req, Resp> = (Req, oneshot::Sender<Resp>);
 
@@ -45,15 +57,15 @@ where
         Fut: Future<Output = Vec<Resp>> + Send + 'static,
     {
         let max = max.max(1);
-        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
         // Unbounded, because every caller waits for its answer: there are
         // never more calls queued than callers.
         let (calls, mut waiting) = mpsc::unbounded_channel::<Call<Req, Resp>>();
         tokio::spawn(async move {
             loop {
-                // A free slot before taking requests: while every slot is
-                // busy, callers queue up and the next batch takes them all.
-                let Ok(slot) = slots.clone().acquire_owned().await else {
+                // A permit before taking requests: while every batch allowed
+                // is running, callers queue up and the next batch takes them all.
+                let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
                 let mut batch = Vec::with_capacity(max);
@@ -64,12 +76,18 @@ where
                 let running = run(requests);
                 tokio::spawn(async move {
                     let responses = running.await;
-                    debug_assert_eq!(responses.len(), replies.len());
+                    if responses.len() != replies.len() {
+                        // No caller can tell which answer is its own: every
+                        // one gets `Gone` as its reply is dropped.
+                        let (sent, got) = (replies.len(), responses.len());
+                        tracing::error!(error = %Miscounted { sent, got }, "a batch broke its contract");
+                        return;
+                    }
                     for (reply, response) in replies.into_iter().zip(responses) {
                         // A caller that stopped waiting (shutdown) needs no answer.
                         let _ = reply.send(response);
                     }
-                    drop(slot);
+                    drop(permit);
                 });
             }
         });
@@ -88,28 +106,42 @@ where
 /// database refuses that (`refused`: an error a retry would repeat, which
 /// may be one request's fault), with one statement per request, so that the
 /// request it refuses fails alone. `run` answers one response per request,
-/// in order, with `with` (a connection or a pool). Any other error, or a
+/// in order, with `with` (a connection or a pool); a `run` that answers
+/// another number is an error (`Miscounted`). Any other error, or a
 /// refused batch of one, is the whole batch's: `Err`.
-pub async fn together_or_alone<With: ?Sized, Req, Resp: Default, E>(
+pub async fn together_or_alone<With: ?Sized, Req, Resp, E: From<Miscounted>>(
     with: &With,
     requests: &[Req],
     refused: impl Fn(&E) -> bool,
     run: impl for<'a> Fn(&'a With, &'a [Req]) -> BoxFuture<'a, Result<Vec<Resp>, E>>,
 ) -> Result<Vec<Result<Resp, E>>, E> {
-    match run(with, requests).await {
+    match counted(run(with, requests).await, requests.len()) {
         Ok(answers) => return Ok(answers.into_iter().map(Ok).collect()),
         Err(err) if requests.len() > 1 && refused(&err) => {}
         Err(err) => return Err(err),
     }
     let mut answers = Vec::with_capacity(requests.len());
     for request in requests {
-        let alone = run(with, std::slice::from_ref(request)).await;
-        answers.push(alone.map(|mut one| {
-            debug_assert_eq!(one.len(), 1);
-            one.pop().unwrap_or_default()
+        let alone = counted(run(with, std::slice::from_ref(request)).await, 1);
+        answers.push(alone.and_then(|one| {
+            one.into_iter()
+                .next()
+                .ok_or_else(|| E::from(Miscounted { sent: 1, got: 0 }))
         }));
     }
     Ok(answers)
+}
+
+/// `answers` if there are `sent` of them.
+fn counted<Resp, E: From<Miscounted>>(
+    answers: Result<Vec<Resp>, E>,
+    sent: usize,
+) -> Result<Vec<Resp>, E> {
+    let answers = answers?;
+    match answers.len() {
+        got if got == sent => Ok(answers),
+        got => Err(Miscounted { sent, got }.into()),
+    }
 }
 
 #[cfg(test)]
@@ -166,23 +198,55 @@ mod tests {
         assert_eq!(answers, (Ok(1), Ok(2)));
     }
 
+    #[derive(Debug, PartialEq)]
+    enum TestError {
+        Refused,
+        Miscounted(Miscounted),
+    }
+
+    impl From<Miscounted> for TestError {
+        fn from(err: Miscounted) -> Self {
+            TestError::Miscounted(err)
+        }
+    }
+
     #[tokio::test]
     async fn a_refused_batch_is_answered_one_request_at_a_time() {
         // Refuses any statement that holds a zero.
-        fn run<'a>(
-            _: &'a (),
-            requests: &'a [u32],
-        ) -> BoxFuture<'a, Result<Vec<u32>, &'static str>> {
+        fn run<'a>(_: &'a (), requests: &'a [u32]) -> BoxFuture<'a, Result<Vec<u32>, TestError>> {
             let answer = match requests.contains(&0) {
-                true => Err("refused"),
+                true => Err(TestError::Refused),
                 false => Ok(requests.iter().map(|r| r * 10).collect()),
             };
             futures::future::ready(answer).boxed()
         }
         let answers = together_or_alone(&(), &[1, 0, 2], |_| true, run).await;
-        assert_eq!(answers, Ok(vec![Ok(10), Err("refused"), Ok(20)]));
+        assert_eq!(answers, Ok(vec![Ok(10), Err(TestError::Refused), Ok(20)]));
         let unrefused = together_or_alone(&(), &[1, 0], |_| false, run).await;
-        assert_eq!(unrefused, Err("refused"));
+        assert_eq!(unrefused, Err(TestError::Refused));
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_answers_too_few_is_an_error_not_an_invented_answer() {
+        // Answers nothing for a request of 7.
+        fn run<'a>(_: &'a (), requests: &'a [u32]) -> BoxFuture<'a, Result<Vec<u32>, TestError>> {
+            let answer = requests.iter().filter(|r| **r != 7).copied().collect();
+            futures::future::ready(Ok(answer)).boxed()
+        }
+        let short = Miscounted { sent: 2, got: 1 };
+        let answers = together_or_alone(&(), &[1, 7], |_| false, run).await;
+        assert_eq!(answers, Err(TestError::Miscounted(short)));
+        let alone = Miscounted { sent: 1, got: 0 };
+        let answers = together_or_alone(&(), &[1, 7], |_| true, run).await;
+        assert_eq!(answers, Ok(vec![Ok(1), Err(TestError::Miscounted(alone))]));
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_answers_too_few_answers_gone() {
+        let batcher = Batcher::start(2, 1, |requests: Vec<u32>| async move {
+            requests.into_iter().skip(1).collect::<Vec<_>>()
+        });
+        assert_eq!(batcher.call(1).await, Err(Gone));
     }
 
     #[tokio::test]

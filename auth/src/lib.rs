@@ -21,14 +21,7 @@ use deadpool_postgres::Pool;
 pub use settings::Settings;
 pub use throttle::Limits as LoginLimits;
 
-mod embedded {
-    refinery::embed_migrations!("migrations");
-}
-
-/// The migrations, for test databases.
-pub fn migrations() -> refinery::Runner {
-    embedded::migrations::runner()
-}
+common::embed_migrations!();
 
 /// What the handlers share.
 pub(crate) struct Context {
@@ -53,25 +46,28 @@ pub async fn build(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
-    let pool = common::db::connect(&settings.database, migrations).await?;
-    let ready = common::db::ready_check(pool.clone());
-    let dummy_hash = credentials::hash("not a real password".into(), settings.bcrypt_cost).await?;
-    let context = Arc::new(Context {
-        pool,
-        issuer: settings.issuer,
-        verifier: settings.verifier,
-        billing: ServiceClient::new(
-            "billing",
-            &settings.billing_url,
-            settings.service_token,
-            settings.billing_timeout,
-        ),
-        billing_timeout: settings.billing_timeout,
-        bcrypt_cost: settings.bcrypt_cost,
-        access_ttl: settings.access_ttl,
-        refresh_ttl: settings.refresh_ttl,
-        throttle: settings.login_limits,
-        dummy_hash,
-    });
-    common::http::serve(&settings.listen, routes::all(context), ready, shutdown)
+    let (listen, database) = (settings.listen.clone(), settings.database.clone());
+    let routes = |pool| async move {
+        let dummy_hash =
+            credentials::hash("not a real password".into(), settings.bcrypt_cost).await?;
+        let context = Arc::new(Context {
+            pool,
+            issuer: settings.issuer,
+            verifier: settings.verifier,
+            billing: ServiceClient::new(
+                "billing",
+                &settings.billing_url,
+                settings.service_token,
+                settings.billing_timeout,
+            ),
+            billing_timeout: settings.billing_timeout,
+            bcrypt_cost: settings.bcrypt_cost,
+            access_ttl: settings.access_ttl,
+            refresh_ttl: settings.refresh_ttl,
+            throttle: settings.login_limits,
+            dummy_hash,
+        });
+        Ok(routes::all(context))
+    };
+    common::service::serve_with_database(&listen, &database, migrations, routes, shutdown).await
 }

@@ -13,22 +13,14 @@ use common::http::Server;
 
 pub use settings::Settings;
 
-mod embedded {
-    refinery::embed_migrations!("migrations");
-}
-
-/// The migrations, for test databases.
-pub fn migrations() -> refinery::Runner {
-    embedded::migrations::runner()
-}
+common::embed_migrations!();
 
 /// Connects, migrates and binds; awaiting `Server::run` serves until `shutdown`.
 pub async fn build(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
-    let pool = common::db::connect(&settings.database, migrations).await?;
-    let ready = common::db::ready_check(pool.clone());
-    let routes = routes::all(pool, &settings);
-    common::http::serve(&settings.listen, routes, ready, shutdown)
+    let (listen, database) = (settings.listen.clone(), settings.database.clone());
+    let routes = |pool| async move { Ok(routes::all(pool, &settings)) };
+    common::service::serve_with_database(&listen, &database, migrations, routes, shutdown).await
 }

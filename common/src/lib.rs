@@ -1,7 +1,8 @@
 //! What every service of the shop needs, in one place: configuration from the
 //! environment, the PostgreSQL pool and its migrations, JWTs, money, the
 //! mapping of errors to JSON responses, the operational routes, the internal
-//! HTTP client, the idempotent reservation ledger, telemetry and shutdown.
+//! HTTP client, the skeleton of a service that owns one database, telemetry
+//! and shutdown.
 //! A service crate holds only its routes, its domain rules and its SQL.
 #![forbid(unsafe_code)]
 
@@ -36,7 +37,7 @@ pub mod http;
 pub mod jwt;
 pub mod metrics;
 pub mod money;
-pub mod reservation;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -13,23 +13,17 @@ use common::http::Server;
 
 pub use settings::Settings;
 
-mod embedded {
-    refinery::embed_migrations!("migrations");
-}
-
-/// The migrations, for test databases.
-pub fn migrations() -> refinery::Runner {
-    embedded::migrations::runner()
-}
+common::embed_migrations!();
 
 /// Connects, migrates, fills the shelves on first start and binds.
 pub async fn build(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
-    let pool = common::db::connect(&settings.database, migrations).await?;
-    stock::fill_shelves(&pool, settings.item_count, settings.initial_stock).await?;
-    let ready = common::db::ready_check(pool.clone());
-    let routes = routes::reservations(pool, Arc::new(settings.service_token));
-    common::http::serve(&settings.listen, routes, ready, shutdown)
+    let (listen, database) = (settings.listen.clone(), settings.database.clone());
+    let routes = |pool| async move {
+        stock::fill_shelves(&pool, settings.item_count, settings.initial_stock).await?;
+        Ok(routes::reservations(pool, Arc::new(settings.service_token)))
+    };
+    common::service::serve_with_database(&listen, &database, migrations, routes, shutdown).await
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use common::client::{CallError, ServiceClient};
 use common::config::Secret;
-use common::reservation::{Cancelled, Reserved};
+use ledger::{Cancelled, Reserved};
 use orders::{reasons, Order};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::reservation::{Outcome, Reserved};
+use ledger::{Outcome, Reserved};
 use orders::reasons;
 use orders::sagas::{Failing, Finish};
 use orders::{Order, Status, StepRecord};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use common::config::Secret;
 use common::domain::Username;
 use common::money::Amount;
-use common::reservation::{self, Ledger, ReserveRequest};
 use deadpool_postgres::Pool;
+use ledger::{Ledger, ReserveRequest};
 use serde::Deserialize;
 use tokio_postgres::types::ToSql;
 use warp::filters::BoxedFilter;
@@ -44,5 +44,5 @@ impl ReserveRequest for MoneyRequest {
 }
 
 pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
-    reservation::routes::<MoneyRequest>(pool, &LEDGER, credential)
+    ledger::routes::<MoneyRequest>(pool, &LEDGER, credential)
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use common::config::Secret;
-use common::reservation::{self, Ledger, ReserveRequest};
 use deadpool_postgres::Pool;
+use ledger::{Ledger, ReserveRequest};
 use serde::Deserialize;
 use tokio_postgres::types::ToSql;
 use warp::filters::BoxedFilter;
@@ -38,5 +38,5 @@ impl ReserveRequest for ItemRequest {
 }
 
 pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
-    reservation::routes::<ItemRequest>(pool, &LEDGER, credential)
+    ledger::routes::<ItemRequest>(pool, &LEDGER, credential)
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use common::config::Secret;
 use common::domain::SlotTime;
-use common::reservation::{self, Ledger, ReserveRequest};
 use deadpool_postgres::Pool;
+use ledger::{Ledger, ReserveRequest};
 use serde::Deserialize;
 use tokio_postgres::types::ToSql;
 use warp::filters::BoxedFilter;
@@ -40,5 +40,5 @@ impl ReserveRequest for SlotRequest {
 }
 
 pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
-    reservation::routes::<SlotRequest>(pool, &LEDGER, credential)
+    ledger::routes::<SlotRequest>(pool, &LEDGER, credential)
 }

@@ -22,16 +22,17 @@
 //! - cancel before any reserve leaves a tombstone, so a late reserve is refused.
 //!
 //! A service supplies only its SQL: how to reserve and how to give back.
+#![forbid(unsafe_code)]
 
-mod ledger;
 mod routes;
+mod statements;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
 
-pub use ledger::{cancel, reserve, LedgerError};
 pub use routes::routes;
+pub use statements::{cancel, reserve, LedgerError};
 
 /// A service's two statements.
 pub struct Ledger {

@@ -10,9 +10,9 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::{cancel, reserve, Ledger, LedgerError, Outcome, ReserveRequest};
-use crate::config::Secret;
-use crate::http::{json_body, json_reply, service_credential, ApiError};
-use crate::metrics;
+use common::config::Secret;
+use common::http::{json_body, json_reply, service_credential, ApiError};
+use common::metrics;
 
 /// The internal routes, guarded by the service credential:
 /// `PUT /internal/reservations/{order_id}` with an `R` body reserves, and

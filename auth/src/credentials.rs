@@ -1,7 +1,6 @@
 //! Passwords and e-mail addresses as parsed at sign-up, and bcrypt hashing
 //! (off the async threads: a hash takes tens of milliseconds by design).
 
-use common::ApiError;
 use serde::Deserialize;
 
 /// 8 characters at least; 72 bytes at most, because bcrypt ignores the rest.
@@ -87,10 +86,8 @@ pub async fn hash(password: String, cost: u32) -> anyhow::Result<String> {
     Ok(hashed)
 }
 
-/// Whether `password` matches `hash`.
-pub async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-        .await
-        .map_err(|e| ApiError::internal(e.into()))?
-        .map_err(|e| ApiError::internal(e.into()))
+/// Whether `password` matches `hash`; `Err` if the hash is not one.
+pub async fn verify(password: String, hash: String) -> anyhow::Result<bool> {
+    let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash)).await??;
+    Ok(matches)
 }

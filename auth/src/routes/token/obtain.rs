@@ -51,7 +51,9 @@ async fn handle(
         Some((id, hash)) => (Some(id), hash),
         None => (None, context.dummy_hash.clone()),
     };
-    let matches = credentials::verify(login.password.into_inner(), hash).await?;
+    let matches = credentials::verify(login.password.into_inner(), hash)
+        .await
+        .map_err(ApiError::internal)?;
     let conn = context.pool.get().await?;
     let Some(id) = id.filter(|_| matches) else {
         throttle::record_failure(&**conn, &context.throttle, &login.username, address).await?;

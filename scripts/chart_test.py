@@ -12,8 +12,10 @@ services and asking it. One line per check, then `N passed, M failed`.
 """
 
 import base64
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -50,6 +52,35 @@ SERVICES = {
     "mediator": {"port": 8006, "db": "orders", "token": True, "redis": True, "jwt": set()},
 }
 DATABASES = {"auth", "billing", "orders", "items", "slots"}
+# Who may open a connection to whom inside the cluster (SPEC section 7,
+# least privilege): the ingress controller reaches the public services,
+# the mediator the saga's participants, auth billing (account creation),
+# the services their stores. Anything else is refused.
+CALLERS = {
+    "auth": {"ingress-controller"},
+    "billing": {"ingress-controller", "auth", "mediator"},
+    "order-api": {"ingress-controller"},
+    "items": {"mediator"},
+    "slots": {"mediator"},
+    "mediator": set(),
+    "postgresql": set(SERVICES),
+    "redis": {name for name, spec in SERVICES.items() if spec["redis"]},
+}
+# Pods outside the release, as NetworkPolicy sees them: the labels of
+# their namespace and their own. The ingress controller's are the chart's
+# defaults (values.yaml, networkPolicy.ingressController); a stranger
+# elsewhere wears a mediator's labels, which must not be enough.
+OUTSIDERS = {
+    "ingress-controller": ({"kubernetes.io/metadata.name": "ingress-nginx"}, {"app.kubernetes.io/name": "ingress-nginx"}),
+    "prometheus": ({"kubernetes.io/metadata.name": "monitoring"}, {"app.kubernetes.io/name": "prometheus"}),
+    "a stranger in the namespace": ({"kubernetes.io/metadata.name": chart.NAMESPACE}, {"app": "stranger"}),
+    "a mediator look-alike elsewhere": ({"kubernetes.io/metadata.name": "default"},
+                                        {"app.kubernetes.io/name": "shop", "app.kubernetes.io/instance": chart.RELEASE,
+                                         "app.kubernetes.io/component": "mediator"}),
+}
+PROMETHEUS_VALUES = {"networkPolicy": {"prometheus": {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}}}
 
 # The public API (SPEC section 2): exactly what the ingress routes, and where.
 PUBLIC = {
@@ -139,6 +170,100 @@ def containers(pod):
 
 def env_of(container):
     return {e["name"]: e for e in container.get("env", [])}
+
+
+def secret_ref(var):
+    """(Secret name, key) of an env var taken from a Secret, else None."""
+    ref = (var or {}).get("valueFrom", {}).get("secretKeyRef")
+    return (ref["name"], ref["key"]) if ref else None
+
+
+def secret_value(docs, name, key):
+    """A rendered Secret's value, decoded; None when the chart does not render it."""
+    for doc in kinds(docs, "Secret"):
+        if doc["metadata"]["name"] == name and key in doc.get("data", {}):
+            return base64.b64decode(doc["data"][key]).decode()
+    return None
+
+
+# ------------------------------------------------ NetworkPolicy semantics
+
+
+def selector_matches(selector, labels):
+    """A Kubernetes label selector: {} selects everything."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        present = key in labels
+        if not {"In": present and labels.get(key) in values,
+                "NotIn": not present or labels.get(key) not in values,
+                "Exists": present,
+                "DoesNotExist": not present}[operator]:
+            return False
+    return True
+
+
+def peer_admits(peer, namespace, source):
+    """Whether a `from` peer of a policy in `namespace` admits `source`,
+    (namespace labels, pod labels). Without a namespaceSelector a peer
+    means the policy's own namespace; ipBlocks never name pods here."""
+    ns_labels, pod_labels = source
+    if "ipBlock" in peer:
+        return False
+    if "namespaceSelector" in peer:
+        ns_ok = selector_matches(peer["namespaceSelector"], ns_labels)
+    else:
+        ns_ok = ns_labels.get("kubernetes.io/metadata.name") == namespace
+    return ns_ok and ("podSelector" not in peer or selector_matches(peer["podSelector"], pod_labels))
+
+
+def ingress_allowed(policies, target, port, source, namespace=chart.NAMESPACE):
+    """Whether a pod with labels `target` accepts a TCP connection on
+    `port` (a (number, name) pair) from `source`: allowed when no policy
+    selects the pod for Ingress, else when a rule of one of them admits it."""
+    number, name = port
+    applying = [p for p in policies if selector_matches(p["spec"].get("podSelector", {}), target) and
+                "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
+    if not applying:
+        return True
+    for policy in applying:
+        for rule in policy["spec"].get("ingress") or []:
+            ports = rule.get("ports")
+            if ports and not any(p.get("protocol", "TCP") == "TCP" and p.get("port") in (None, number, name)
+                                 for p in ports):
+                continue
+            peers = rule.get("from")
+            if not peers or any(peer_admits(peer, namespace, source) for peer in peers):
+                return True
+    return False
+
+
+def release_pods(docs):
+    """Component -> (pod labels, (port number, port name)) of every workload."""
+    pods = {}
+    for workload in kinds(docs, "Deployment") + kinds(docs, "StatefulSet"):
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        port = pod_spec(workload)["containers"][0]["ports"][0]
+        pods[labels["app.kubernetes.io/component"]] = (labels, (port["containerPort"], port["name"]))
+    return pods
+
+
+def admitted(docs, extra_sources=None):
+    """Component -> the set of sources (release components, OUTSIDERS) its
+    pods accept on their port, and the pairs that also get in elsewhere."""
+    policies = kinds(docs, "NetworkPolicy")
+    pods = release_pods(docs)
+    release_ns = {"kubernetes.io/metadata.name": chart.NAMESPACE}
+    sources = {name: (release_ns, labels) for name, (labels, _) in pods.items()}
+    sources.update(OUTSIDERS)
+    sources.update(extra_sources or {})
+    result, other_ports = {}, []
+    for name, (labels, port) in pods.items():
+        result[name] = {source for source, who in sources.items() if ingress_allowed(policies, labels, port, who)}
+        other_ports += [(source, name) for source in result[name]
+                        if ingress_allowed(policies, labels, (port[0] + 1000, "other"), sources[source])]
+    return result, other_ports
 
 
 # ---------------------------------------------------------------- checks
@@ -400,19 +525,215 @@ def check_in_chart_stores(checks, docs):
     checks.check(f"[{label}] in-chart PostgreSQL and Redis StatefulSets", sorted(statefulsets) == ["postgresql", "redis"],
                  sorted(statefulsets))
     init = next((d for d in kinds(docs, "ConfigMap") if d["metadata"]["name"].endswith("-postgresql-init")), None)
-    sql = "\n".join((init or {}).get("data", {}).values())
-    created = {line.split()[2].rstrip(";") for line in sql.splitlines() if line.startswith("CREATE DATABASE")}
-    checks.check(f"[{label}] PostgreSQL's init script creates the five databases", created == DATABASES, created)
-    urls = {name: env_of(pod_spec(d)["containers"][0]).get("DATABASE_URL", {}).get("value", "")
-            for name, d in by_component(docs, "Deployment").items()}
-    bad = {n: u for n, u in urls.items() if not u.endswith(f"-postgresql:5432/{SERVICES[n]['db']}")
-           or "$(DATABASE_PASSWORD)" not in u}
-    checks.check(f"[{label}] each service's DATABASE_URL names its own database (orders shared), password from the Secret",
-                 not bad, bad)
+    script = (init or {}).get("data", {}).get("roles.sh", "")
+    calls = re.findall(r'^shop_database (\S+) "\$SHOP_(\w+)_PASSWORD"$', script, re.M)
+    postgresql = statefulsets.get("postgresql")
+    pg_env = env_of(pod_spec(postgresql)["containers"][0]) if postgresql else {}
+    pg_secret = secret_ref(pg_env.get("POSTGRES_PASSWORD"))
+    problems = [] if {db for db, _ in calls} == DATABASES else [f"databases {sorted(db for db, _ in calls)}"]
+    problems += [f"{db}: password" for db, var in calls if var != db.upper() or
+                 secret_ref(pg_env.get(f"SHOP_{var}_PASSWORD")) != (pg_secret[0], f"{db}-password")]
+    problems += [f"no {words}" for words in ("CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE",
+                                             "CREATE DATABASE %I OWNER", "ALTER DATABASE :\"db\" OWNER TO :\"db\"",
+                                             "REVOKE ALL ON DATABASE :\"db\" FROM PUBLIC") if words not in script]
+    syntax = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    if syntax.returncode != 0:
+        problems.append(syntax.stderr.strip())
+    checks.check(f"[{label}] PostgreSQL's init script gives each of the five databases a LOGIN role of its own "
+                 "(no superuser) that owns it, PUBLIC revoked, password from the Secret", not problems, problems)
+    bad = {}
+    for name, deployment in by_component(docs, "Deployment").items():
+        env, db = env_of(pod_spec(deployment)["containers"][0]), SERVICES[name]["db"]
+        url = env.get("DATABASE_URL", {}).get("value", "")
+        if url != f"postgres://{db}:$(DATABASE_PASSWORD)@{chart.RELEASE}-postgresql:5432/{db}" or \
+                secret_ref(env.get("DATABASE_PASSWORD")) != (pg_secret[0], f"{db}-password"):
+            bad[name] = url
+    checks.check(f"[{label}] each service's DATABASE_URL names its own database and role (orders shared), "
+                 "password from the Secret", not bad, bad)
     redis = statefulsets.get("redis")
     args = pod_spec(redis)["containers"][0].get("args", []) if redis else []
     checks.check(f"[{label}] Redis keeps an append-only file", "--appendonly" in args and
                  args[args.index("--appendonly") + 1] == "yes", args)
+
+
+def check_network_policies(checks, label, docs, values):
+    """SPEC section 7: every pod refuses what it does not need."""
+    policies = kinds(docs, "NetworkPolicy")
+    pods = release_pods(docs)
+    deny_all = [p for p in policies if not p["spec"].get("ingress") and "Ingress" in p["spec"].get("policyTypes", [])]
+    bare = [name for name, (labels, _) in pods.items()
+            if not any(selector_matches(p["spec"]["podSelector"], labels) for p in deny_all)]
+    checks.check(f"[{label}] every pod of the release is selected by a default-deny NetworkPolicy",
+                 deny_all and not bare, bare or "no default-deny policy")
+    got, other_ports = admitted(docs)
+    want = {name: set(CALLERS[name]) for name in pods}
+    if not values.get("ingress", {}).get("enabled", True):
+        for callers in want.values():
+            callers.discard("ingress-controller")
+    wrong = {name: {"unexpected": sorted(got[name] - want[name]), "missing": sorted(want[name] - got[name])}
+             for name in pods if got[name] != want[name]}
+    participants = {name: sorted(got.get(name, ())) for name in ("items", "slots")}
+    checks.check(f"[{label}] items and slots accept ingress from the mediator's pods only",
+                 all(v == ["mediator"] for v in participants.values()), participants)
+    if values.get("ingress", {}).get("enabled", True):
+        public = {name: "ingress-controller" in got.get(name, ()) for name in ("auth", "billing", "order-api")}
+        checks.check(f"[{label}] auth, billing and order-api accept the ingress controller "
+                     "(namespace ingress-nginx, app.kubernetes.io/name=ingress-nginx)", all(public.values()), public)
+    checks.check(f"[{label}] network policies admit exactly each pod's callers (billing: auth and the mediator; "
+                 f"PostgreSQL: every service; Redis: order-api and the mediator; {len(pods)} pods x "
+                 f"{len(pods) + len(OUTSIDERS)} sources)", not wrong, wrong)
+    checks.check(f"[{label}] network policies open each pod's own port only", not other_ports, other_ports)
+
+
+def check_network_policy_values(checks):
+    """networkPolicy.prometheus lets Prometheus scrape every service, and
+    nothing else; networkPolicy.enabled=false renders none."""
+    got, _ = admitted(chart.render(PROMETHEUS_VALUES))
+    scraped = sorted(name for name, sources in got.items() if "prometheus" in sources)
+    checks.check("networkPolicy.prometheus: Prometheus scrapes every service's port (and no store)",
+                 scraped == sorted(SERVICES), scraped)
+    rendered = kinds(chart.render({"networkPolicy": {"enabled": False}}), "NetworkPolicy")
+    checks.check("networkPolicy.enabled=false renders no NetworkPolicy", not rendered,
+                 [p["metadata"]["name"] for p in rendered])
+
+
+def check_redis_secret(checks, label, docs, values):
+    """REDIS_URL (which holds Redis's password) comes from a Secret, never
+    from the ConfigMap or the pod spec; the in-chart Redis demands it."""
+    bad = []
+    redis_values = values.get("redis", {})
+    for name, deployment in by_component(docs, "Deployment").items():
+        if not SERVICES[name]["redis"]:
+            continue
+        var = env_of(pod_spec(deployment)["containers"][0]).get("REDIS_URL", {})
+        ref = secret_ref(var)
+        if ref is None or "value" in var:
+            bad.append(f"{name}: REDIS_URL is not a secretKeyRef")
+            continue
+        external = values.get("externalRedis", {})
+        if redis_values.get("enabled", True):
+            want = (redis_values.get("existingSecret") or f"{chart.RELEASE}-redis", "redis-url")
+        elif external.get("existingSecret"):
+            want = (external["existingSecret"], external.get("existingSecretKey", "redis-url"))
+        else:
+            want = (f"{chart.RELEASE}-external-redis", "redis-url")
+            if secret_value(docs, *want) != external.get("url"):
+                bad.append(f"{name}: the chart's Secret does not hold externalRedis.url")
+        if ref != want:
+            bad.append(f"{name}: REDIS_URL from {ref}, want {want}")
+    leaked = sorted({f"{cm['metadata']['name']}: {key}" for cm in kinds(docs, "ConfigMap")
+                     for key in cm.get("data", {}) if key in ("REDIS_URL", "DATABASE_URL")})
+    checks.check(f"[{label}] order-api and the mediator get REDIS_URL from a secretKeyRef, no ConfigMap holds a URL",
+                 not bad and not leaked, bad + leaked)
+    if not redis_values.get("enabled", True):
+        return
+    redis = by_component(docs, "StatefulSet").get("redis")
+    container = pod_spec(redis)["containers"][0] if redis else {}
+    args, env = container.get("args", []), env_of(container)
+    password_ref = secret_ref(env.get("REDIS_PASSWORD"))
+    problems = []
+    if "--requirepass" not in args or args[args.index("--requirepass") + 1] != "$(REDIS_PASSWORD)":
+        problems.append(f"args {args}")
+    if password_ref is None or password_ref[1] != "redis-password":
+        problems.append("REDIS_PASSWORD is not the Secret's redis-password")
+    if secret_ref(env.get("REDISCLI_AUTH")) != password_ref:
+        problems.append("the probes' redis-cli does not log in (REDISCLI_AUTH)")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        command = " ".join(container.get(probe, {}).get("exec", {}).get("command", []))
+        if "redis-cli" not in command or "PONG" not in command:
+            problems.append(f"{probe} does not demand PONG: {command}")
+    if password_ref and password_ref[0] in {d["metadata"]["name"] for d in kinds(docs, "Secret")}:
+        password = secret_value(docs, *password_ref)
+        url = secret_value(docs, password_ref[0], "redis-url")
+        if not password or len(password) < 16 or url != f"redis://:{password}@{chart.RELEASE}-redis:6379":
+            problems.append("the generated redis-url does not carry the generated redis-password")
+    checks.check(f"[{label}] Redis requires a password from a Secret (--requirepass), its probes log in, "
+                 "the clients' URL carries it", not problems, problems)
+
+
+def database_role(env):
+    """(role, where its password comes from) of a service's DATABASE_URL;
+    the role of a URL kept whole in a Secret is that Secret key's own."""
+    var = env.get("DATABASE_URL", {})
+    if secret_ref(var):
+        return "url:" + "/".join(secret_ref(var)), secret_ref(var)
+    match = re.match(r"^postgres://([^:@/]+):\$\(DATABASE_PASSWORD\)@", var.get("value", ""))
+    return (match.group(1) if match else None), secret_ref(env.get("DATABASE_PASSWORD"))
+
+
+def check_database_roles(checks, label, docs, values):
+    """Each service's DATABASE_URL comes from a Secret, with a role of its
+    own database: no two services owning different databases share a role
+    or a password, and none logs in as the in-chart superuser."""
+    roles, bad = {}, []
+    superuser = values.get("postgresql", {}).get("username", "shop")
+    in_chart = values.get("postgresql", {}).get("enabled", True)
+    for name, deployment in by_component(docs, "Deployment").items():
+        role, password = database_role(env_of(pod_spec(deployment)["containers"][0]))
+        if role is None or password is None:
+            bad.append(f"{name}: DATABASE_URL neither from a Secret nor with $(DATABASE_PASSWORD) from one")
+        elif in_chart and role == superuser:
+            bad.append(f"{name}: logs in as the superuser {superuser}")
+        roles[name] = (role, password)
+    for a, b in ((a, b) for a in roles for b in roles if a < b and SERVICES[a]["db"] != SERVICES[b]["db"]):
+        if roles[a][0] == roles[b][0] or roles[a][1] == roles[b][1]:
+            bad.append(f"{a} and {b} share a role or a password: {roles[a]} {roles[b]}")
+    for a, b in (("order-api", "mediator"),):
+        if roles.get(a) != roles.get(b):
+            bad.append(f"{a} and {b} own orders together, yet log in differently: {roles.get(a)} {roles.get(b)}")
+    checks.check(f"[{label}] each service's DATABASE_URL comes from a Secret; services owning different databases "
+                 "share no role", not bad, bad)
+
+
+def check_checksums(checks, label, docs, values):
+    """A changed Secret or ConfigMap rolls the pods that read it: one
+    checksum per source; a brought Secret's is its name's."""
+    brought = {
+        "checksum/secrets": values.get("secrets", {}).get("existingSecret"),
+        "checksum/database": (values.get("postgresql", {}).get("existingSecret")
+                              if values.get("postgresql", {}).get("enabled", True) else
+                              values.get("externalDatabase", {}).get("existingSecret") or
+                              values.get("externalDatabase", {}).get("passwordSecret")),
+        "checksum/redis": (values.get("redis", {}).get("existingSecret")
+                           if values.get("redis", {}).get("enabled", True) else
+                           values.get("externalRedis", {}).get("existingSecret")),
+    }
+    bad = []
+    for name, deployment in by_component(docs, "Deployment").items():
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        want = {"checksum/config", "checksum/secrets", "checksum/database"} | \
+            ({"checksum/redis"} if SERVICES[name]["redis"] else set())
+        got = {k for k in annotations if k.startswith("checksum/")}
+        if got != want:
+            bad.append(f"{name}: {sorted(got)}")
+        for key in got & want:
+            if not re.fullmatch(r"[0-9a-f]{64}", str(annotations[key])):
+                bad.append(f"{name}: {key} is not a sha256")
+            elif brought.get(key) and annotations[key] != hashlib.sha256(brought[key].encode()).hexdigest():
+                bad.append(f"{name}: {key} is not the checksum of the brought Secret's name")
+    checks.check(f"[{label}] every Deployment's pods carry a checksum of the ConfigMap and of each Secret they read",
+                 not bad, bad)
+
+
+def check_rollouts(checks):
+    """The checksums follow the values: a changed config value or a renamed
+    brought Secret re-rolls the pods, an unchanged render does not."""
+    base = chart.load_values([TESTS / "values-external-ha.yaml"])
+
+    def annotations(override):
+        docs = chart.render(chart._merge(base, override))
+        return {d["metadata"]["name"]: d["spec"]["template"]["metadata"].get("annotations", {})
+                for d in kinds(docs, "Deployment")}
+
+    first, again = annotations({}), annotations({})
+    config = annotations({"config": {"logLevel": "debug"}})
+    secret = annotations({"secrets": {"existingSecret": "shop-secrets-2"}})
+    changed = lambda other, key: all(other[n][key] != first[n][key] for n in first)  # noqa: E731
+    same = lambda other, key: all(other[n][key] == first[n][key] for n in first)  # noqa: E731
+    checks.check("a changed config value or a renamed brought Secret changes the pods' checksums, "
+                 "nothing else does",
+                 first == again and changed(config, "checksum/config") and same(config, "checksum/secrets") and
+                 changed(secret, "checksum/secrets") and same(secret, "checksum/config"))
 
 
 def check_generated_secrets(checks, docs):
@@ -422,10 +743,14 @@ def check_generated_secrets(checks, docs):
     pg = secrets.get("shop-postgresql", {}).get("data", {})
     kept = all(s["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep" for s in secrets.values())
     token = base64.b64decode(main.get("service-token", "")).decode()
-    checks.check(f"[{label}] secrets generated when none are brought (service token, JWT pair, PostgreSQL password; "
-                 "resource-policy keep)",
+    redis = secrets.get("shop-redis", {}).get("data", {})
+    passwords = [pg.get(f"{db}-password", "") for db in sorted(DATABASES)] + [pg.get("postgres-password", ""),
+                                                                            redis.get("redis-password", "")]
+    checks.check(f"[{label}] secrets generated when none are brought (service token, JWT pair, PostgreSQL "
+                 "superuser and role passwords, Redis password; resource-policy keep)",
                  len(token) >= 16 and {"jwt-private.pem", "jwt-public.pem"} <= set(main) and
-                 len(base64.b64decode(pg.get("postgres-password", ""))) >= 16 and kept,
+                 all(len(base64.b64decode(p)) >= 16 for p in passwords) and
+                 len(set(passwords)) == len(passwords) and kept,
                  sorted(secrets))
     openssl = shutil.which("openssl")
     name = f"[{label}] the generated JWT key is Ed25519 PKCS#8 and jwt-public.pem holds its public key"
@@ -456,20 +781,14 @@ def check_external(checks, label, docs, values):
         if database.get("existingSecret"):
             ok = url.get("valueFrom", {}).get("secretKeyRef") == {"name": database["existingSecret"], "key": f"{db}-url"}
         else:
-            ok = url.get("value") == (f"postgres://{database['username']}:$(DATABASE_PASSWORD)@{database['host']}:"
-                                      f"{database.get('port', 5432)}/{database['databases'][db]}") and \
-                env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == \
-                {"name": database["passwordSecret"], "key": database.get("passwordKey", "password")}
+            role = database.get("roles", {}).get(db)
+            ok = url.get("value") == (f"postgres://{role or database.get('username')}:$(DATABASE_PASSWORD)@"
+                                      f"{database['host']}:{database.get('port', 5432)}/{database['databases'][db]}") and \
+                secret_ref(env.get("DATABASE_PASSWORD")) == \
+                (database["passwordSecret"], f"{db}-password" if role else database.get("passwordKey", "password"))
         if not ok:
             bad.append(f"{name} DATABASE_URL")
-        if SERVICES[name]["redis"]:
-            redis = values["externalRedis"]
-            want = ({"valueFrom": {"secretKeyRef": {"name": redis["existingSecret"],
-                                                   "key": redis.get("existingSecretKey", "redis-url")}}}
-                    if redis.get("existingSecret") else {"value": redis["url"]})
-            if {k: v for k, v in env.get("REDIS_URL", {}).items() if k != "name"} != want:
-                bad.append(f"{name} REDIS_URL")
-    checks.check(f"[{label}] the services use the external database and Redis the values name", not bad, bad)
+    checks.check(f"[{label}] the services use the external database the values name, each with its role", not bad, bad)
     if values.get("secrets", {}).get("existingSecret"):
         generated = [d["metadata"]["name"] for d in kinds(docs, "Secret")]
         checks.check(f"[{label}] brought secrets: none generated", not generated, generated)
@@ -490,6 +809,9 @@ def check_schema_refusals(checks):
         ("a service without limits", {"auth": {"resources": {"requests": {"cpu": "1"}, "limits": None}}}),
         ("replicas as a string", {"mediator": {"replicas": "2"}}),
         ("an ingress host with a scheme", {"ingress": {"host": "http://arch.homework"}}),
+        ("a misspelled selector (networkPolicy.prometheus.podSelectors)",
+         {"networkPolicy": {"prometheus": {"podSelectors": {}}}}),
+        ("a role for an unknown database (externalDatabase.roles.order)", {"externalDatabase": {"roles": {"order": "x"}}}),
     ]
     accepted = []
     for name, values in cases:
@@ -690,10 +1012,15 @@ def main():
         brought = {values.get("secrets", {}).get("existingSecret"), values.get("postgresql", {}).get("existingSecret"),
                    values.get("externalDatabase", {}).get("existingSecret"),
                    values.get("externalDatabase", {}).get("passwordSecret"),
-                   values.get("externalRedis", {}).get("existingSecret")} - {None, ""}
+                   values.get("externalRedis", {}).get("existingSecret"),
+                   values.get("redis", {}).get("existingSecret")} - {None, ""}
         check_references(checks, label, docs, brought)
         check_services(checks, label, docs)
         routes = check_ingress(checks, label, docs, values)
+        check_network_policies(checks, label, docs, values)
+        check_redis_secret(checks, label, docs, values)
+        check_database_roles(checks, label, docs, values)
+        check_checksums(checks, label, docs, values)
         if label == "default":
             default_routes, default_body_size = routes, chart.ingress_body_size(docs)
             mediator = by_component(docs, "Deployment").get("mediator", {})
@@ -703,6 +1030,8 @@ def main():
         else:
             check_external(checks, label, docs, values)
     check_schema_refusals(checks)
+    check_network_policy_values(checks)
+    check_rollouts(checks)
     check_notes(checks)
     check_gateway_config(checks, default_routes, default_body_size)
     check_gateway_live(checks, default_routes, default_body_size)

@@ -8,16 +8,32 @@ Services, PodDisruptionBudgets, the Ingress's backend ports):
   jwt      the JWT key files it mounts (private: auth only)
   token    whether it gets SERVICE_TOKEN (all but order-api)
   redis    whether it gets REDIS_URL
+  callers  the services whose pods may call it inside the cluster (its
+           NetworkPolicy); the ingress controller reaches the services the
+           public routes name
 Read it with: (include "shop.services" . | fromYaml).services
 */}}
 {{- define "shop.services" -}}
 services:
-  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], token: true, redis: false}
-  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], token: true, redis: false}
-  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], token: false, redis: true}
-  - {name: items, values: items, port: 8004, db: items, jwt: [], token: true, redis: false}
-  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], token: true, redis: false}
-  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], token: true, redis: true}
+  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], token: true, redis: false, callers: []}
+  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], token: true, redis: false, callers: [auth, mediator]}
+  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], token: false, redis: true, callers: []}
+  - {name: items, values: items, port: 8004, db: items, jwt: [], token: true, redis: false, callers: [mediator]}
+  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], token: true, redis: false, callers: [mediator]}
+  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], token: true, redis: true, callers: []}
+{{- end -}}
+
+{{/*
+The databases, each owned by a PostgreSQL role of the same name (order-api
+and the mediator share orders and its role).
+Read it with: (include "shop.databases" . | fromYaml).databases
+*/}}
+{{- define "shop.databases" -}}
+{{- $dbs := list }}
+{{- range (include "shop.services" . | fromYaml).services }}
+{{- $dbs = append $dbs .db }}
+{{- end }}
+databases: {{ $dbs | uniq | toJson }}
 {{- end -}}
 
 {{/* The public API (SPEC section 2), the only paths the Ingress routes. */}}
@@ -69,14 +85,40 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "shop.fullname" .)) -}}
 {{- end -}}
 
+{{/* Every pod of this release, services and stores. */}}
+{{- define "shop.releaseSelector" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
 {{- define "shop.postgresSecretName" -}}
 {{- .Values.postgresql.existingSecret | default (printf "%s-postgresql" (include "shop.fullname" .)) -}}
+{{- end -}}
+
+{{- define "shop.redisSecretName" -}}
+{{- if .Values.redis.enabled -}}
+{{- .Values.redis.existingSecret | default (printf "%s-redis" (include "shop.fullname" .)) -}}
+{{- else -}}
+{{- .Values.externalRedis.existingSecret | default (printf "%s-external-redis" (include "shop.fullname" .)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The key of the full Redis URL in shop.redisSecretName. */}}
+{{- define "shop.redisSecretKey" -}}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.existingSecret -}}
+{{- .Values.externalRedis.existingSecretKey -}}
+{{- else -}}
+redis-url
+{{- end -}}
 {{- end -}}
 
 {{/*
 DATABASE_URL of one database: (dict "ctx" $ "db" "auth"). The password
 comes from a Secret into DATABASE_PASSWORD and Kubernetes substitutes
 $(DATABASE_PASSWORD), so it never appears in a ConfigMap or the pod spec.
+Each database has a role of its own, so a service can reach its own data
+only: the in-chart PostgreSQL's role is named after the database, an
+external server's is externalDatabase.roles (or the shared username).
 */}}
 {{- define "shop.databaseEnv" -}}
 {{- $v := .ctx.Values -}}
@@ -85,9 +127,9 @@ $(DATABASE_PASSWORD), so it never appears in a ConfigMap or the pod spec.
   valueFrom:
     secretKeyRef:
       name: {{ include "shop.postgresSecretName" .ctx }}
-      key: postgres-password
+      key: {{ .db }}-password
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s-postgresql:5432/%s" $v.postgresql.username (include "shop.fullname" .ctx) .db | quote }}
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s-postgresql:5432/%s" .db (include "shop.fullname" .ctx) .db | quote }}
 {{- else if $v.externalDatabase.existingSecret }}
 - name: DATABASE_URL
   valueFrom:
@@ -96,31 +138,103 @@ $(DATABASE_PASSWORD), so it never appears in a ConfigMap or the pod spec.
       key: {{ printf "%s-url" .db }}
 {{- else }}
 {{- $db := $v.externalDatabase }}
+{{- $role := index ($db.roles | default dict) .db }}
+{{- $user := $role }}
+{{- if not $role }}
+{{- $user = required (printf "externalDatabase.roles.%s (or the shared externalDatabase.username) is required with externalDatabase.host" .db) $db.username }}
+{{- end }}
 - name: DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ required "postgresql.enabled is false: set externalDatabase.existingSecret, or externalDatabase.host with passwordSecret" $db.passwordSecret }}
-      key: {{ $db.passwordKey }}
+      key: {{ ternary (printf "%s-password" .db) $db.passwordKey (not (empty $role)) }}
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:%v/%s" (required "externalDatabase.username is required with externalDatabase.host" $db.username) (required "postgresql.enabled is false: set externalDatabase.existingSecret or externalDatabase.host" $db.host) $db.port (index $db.databases .db) | quote }}
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:%v/%s" $user (required "postgresql.enabled is false: set externalDatabase.existingSecret or externalDatabase.host" $db.host) $db.port (index $db.databases .db) | quote }}
 {{- end }}
 {{- end -}}
 
-{{/* REDIS_URL, for order-api and the mediator. */}}
+{{/*
+REDIS_URL, for order-api and the mediator: always from a Secret, since the
+URL carries Redis's password.
+*/}}
 {{- define "shop.redisEnv" -}}
-{{- if .Values.redis.enabled }}
-- name: REDIS_URL
-  value: {{ printf "redis://%s-redis:6379" (include "shop.fullname" .) | quote }}
-{{- else if .Values.externalRedis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.externalRedis.existingSecret }}
-      key: {{ .Values.externalRedis.existingSecretKey }}
+      name: {{ include "shop.redisSecretName" . }}
+      key: {{ include "shop.redisSecretKey" . }}
+{{- end -}}
+
+{{/*
+The checksum of one Secret a pod reads: (list existingSecret "template" $).
+A generated Secret's rendered content, so a changed value rolls the pods;
+a Secret the user brings is not the chart's to read, so its name only:
+after changing its content, `kubectl rollout restart` the Deployments.
+*/}}
+{{- define "shop.secretChecksum" -}}
+{{- $existing := index . 0 -}}
+{{- if $existing -}}
+{{- $existing | sha256sum -}}
+{{- else -}}
+{{- include (index . 1) (index . 2) | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Pod annotations of one service, (dict "ctx" $ "service" $s): a checksum of
+the ConfigMap and of every Secret it reads. Environment variables and
+envFrom are read at start only, so without them an upgrade that changes a
+value or a password would leave the pods running with the old one.
+*/}}
+{{- define "shop.checksums" -}}
+{{- $ctx := .ctx -}}
+{{- $v := $ctx.Values -}}
+checksum/config: {{ include (print $ctx.Template.BasePath "/configmap.yaml") $ctx | sha256sum }}
+checksum/secrets: {{ include "shop.secretChecksum" (list $v.secrets.existingSecret "shop.secret.main" $ctx) }}
+{{- if $v.postgresql.enabled }}
+checksum/database: {{ include "shop.secretChecksum" (list $v.postgresql.existingSecret "shop.secret.postgresql" $ctx) }}
 {{- else }}
-- name: REDIS_URL
-  value: {{ required "redis.enabled is false: set externalRedis.url or externalRedis.existingSecret" .Values.externalRedis.url | quote }}
+checksum/database: {{ $v.externalDatabase.existingSecret | default $v.externalDatabase.passwordSecret | sha256sum }}
 {{- end }}
+{{- if .service.redis }}
+{{- if $v.redis.enabled }}
+checksum/redis: {{ include "shop.secretChecksum" (list $v.redis.existingSecret "shop.secret.redis" $ctx) }}
+{{- else }}
+checksum/redis: {{ include "shop.secretChecksum" (list $v.externalRedis.existingSecret "shop.secret.externalRedis" $ctx) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A NetworkPolicy peer from a pair of label selectors in values,
+{namespaceSelector, podSelector}: both empty is no peer at all (an empty
+namespaceSelector would admit every namespace). Renders a YAML list of at
+most one peer.
+*/}}
+{{- define "shop.selectorPeer" -}}
+{{- $peer := dict }}
+{{- with .namespaceSelector }}{{ $_ := set $peer "namespaceSelector" . }}{{ end }}
+{{- with .podSelector }}{{ $_ := set $peer "podSelector" . }}{{ end }}
+{{- if $peer }}
+{{- toYaml (list $peer) }}
+{{- else -}}
+[]
+{{- end }}
+{{- end -}}
+
+{{/*
+A NetworkPolicy peer for pods of this release: (dict "ctx" $ "components"
+(list "auth" "mediator")). Same namespace, since it has no namespaceSelector.
+*/}}
+{{- define "shop.componentsPeer" -}}
+podSelector:
+  matchLabels:
+    app.kubernetes.io/name: {{ .ctx.Chart.Name }}
+    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+  matchExpressions:
+    - key: app.kubernetes.io/component
+      operator: In
+      values: {{ .components | uniq | toJson }}
 {{- end -}}
 
 {{/*

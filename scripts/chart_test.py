@@ -43,13 +43,16 @@ LINT_KUBE_VERSION = "v" + KUBE_VERSIONS[-1]
 # The services: their local ports (scripts/lib.sh), databases, and who gets
 # which secret.
 SERVICES = {
-    "auth": {"port": 8001, "db": "auth", "token": True, "redis": False,
+    "auth": {"port": 8001, "db": "auth", "tokens": {"AUTH_SERVICE_TOKEN"}, "redis": False,
              "jwt": {"jwt-private.pem", "jwt-public.pem"}},
-    "billing": {"port": 8002, "db": "billing", "token": True, "redis": False, "jwt": {"jwt-public.pem"}},
-    "order-api": {"port": 8003, "db": "orders", "token": False, "redis": True, "jwt": {"jwt-public.pem"}},
-    "items": {"port": 8004, "db": "items", "token": True, "redis": False, "jwt": set()},
-    "slots": {"port": 8005, "db": "slots", "token": True, "redis": False, "jwt": set()},
-    "mediator": {"port": 8006, "db": "orders", "token": True, "redis": True, "jwt": set()},
+    "billing": {"port": 8002, "db": "billing", "tokens": {"AUTH_SERVICE_TOKEN", "MEDIATOR_SERVICE_TOKEN"},
+                "redis": False, "jwt": {"jwt-public.pem"}},
+    "order-api": {"port": 8003, "db": "orders", "tokens": set(), "redis": True, "jwt": {"jwt-public.pem"}},
+    "items": {"port": 8004, "db": "items", "tokens": {"AUTH_SERVICE_TOKEN", "MEDIATOR_SERVICE_TOKEN"},
+              "redis": False, "jwt": set()},
+    "slots": {"port": 8005, "db": "slots", "tokens": {"AUTH_SERVICE_TOKEN", "MEDIATOR_SERVICE_TOKEN"},
+              "redis": False, "jwt": set()},
+    "mediator": {"port": 8006, "db": "orders", "tokens": {"MEDIATOR_SERVICE_TOKEN"}, "redis": True, "jwt": set()},
 }
 DATABASES = {"auth", "billing", "orders", "items", "slots"}
 # Who may open a connection to whom inside the cluster (SPEC section 7,
@@ -404,8 +407,12 @@ def check_service_env(checks, label, docs):
             problems.append("HTTP_PORT")
         if "DATABASE_URL" not in env:
             problems.append("DATABASE_URL")
-        if ("SERVICE_TOKEN" in env) != spec["token"]:
-            problems.append("SERVICE_TOKEN")
+        # A caller gets its own credential, a callee every caller's, from the Secret.
+        tokens = {name for name in env if name.endswith("SERVICE_TOKEN")}
+        if tokens != spec["tokens"] or any(
+                env[name].get("valueFrom", {}).get("secretKeyRef", {}).get("key") !=
+                name.removesuffix("_SERVICE_TOKEN").lower() + "-token" for name in tokens):
+            problems.append(f"service credentials {sorted(tokens)}")
         if ("REDIS_URL" in env) != spec["redis"]:
             problems.append("REDIS_URL")
         mounted = set()
@@ -742,13 +749,14 @@ def check_generated_secrets(checks, docs):
     main = secrets.get("shop-secrets", {}).get("data", {})
     pg = secrets.get("shop-postgresql", {}).get("data", {})
     kept = all(s["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep" for s in secrets.values())
-    token = base64.b64decode(main.get("service-token", "")).decode()
+    tokens = [base64.b64decode(main.get(key, "")).decode() for key in ("auth-token", "mediator-token")]
     redis = secrets.get("shop-redis", {}).get("data", {})
     passwords = [pg.get(f"{db}-password", "") for db in sorted(DATABASES)] + [pg.get("postgres-password", ""),
                                                                             redis.get("redis-password", "")]
-    checks.check(f"[{label}] secrets generated when none are brought (service token, JWT pair, PostgreSQL "
+    checks.check(f"[{label}] secrets generated when none are brought (a service credential per caller, JWT pair, PostgreSQL "
                  "superuser and role passwords, Redis password; resource-policy keep)",
-                 len(token) >= 16 and {"jwt-private.pem", "jwt-public.pem"} <= set(main) and
+                 all(len(t) >= 16 for t in tokens) and len(set(tokens)) == 2 and
+                 {"jwt-private.pem", "jwt-public.pem"} <= set(main) and
                  all(len(base64.b64decode(p)) >= 16 for p in passwords) and
                  len(set(passwords)) == len(passwords) and kept,
                  sorted(secrets))

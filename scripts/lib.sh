@@ -65,7 +65,14 @@ stack_env_for() {
   is_service "$name" || die "unknown service '$name' (known: ${SERVICES[*]})"
   echo "HTTP_HOST=127.0.0.1"
   echo "HTTP_PORT=$(service_port "$name")"
-  echo "SERVICE_TOKEN=$(cat "$STACK_DIR/service_token")"
+  # Each caller presents its own credential; a callee knows both, to tell
+  # a stranger (401) from a caller at the wrong endpoint (403).
+  case $name in
+    auth | billing | items | slots) echo "AUTH_SERVICE_TOKEN=$(cat "$STACK_DIR/auth_service_token")" ;;
+  esac
+  case $name in
+    mediator | billing | items | slots) echo "MEDIATOR_SERVICE_TOKEN=$(cat "$STACK_DIR/mediator_service_token")" ;;
+  esac
   echo "RUST_LOG=${RUST_LOG:-info}"
   # Six services share the machine's cores with PostgreSQL, which needs
   # most of them: one runtime worker each measured ~15% more sagas/s on

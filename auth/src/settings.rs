@@ -4,6 +4,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context};
 use common::config::{self, Listen, Secret};
 use common::db::DatabaseSettings;
+use common::http::Caller;
 use common::jwt::{Claims, TokenIssuer, TokenKind, TokenVerifier};
 
 /// auth's configuration, from the environment.
@@ -20,7 +21,7 @@ pub struct Settings {
     pub billing_url: String,
     /// How long sign-up waits for billing: `BILLING_TIMEOUT_MS` (default 3000).
     pub billing_timeout: Duration,
-    /// The credential for billing's internal endpoint: `SERVICE_TOKEN`.
+    /// auth's own credential for billing's internal endpoint: `AUTH_SERVICE_TOKEN`.
     pub service_token: Secret,
     /// bcrypt's work factor: `BCRYPT_COST` (default 10, 4..=31).
     pub bcrypt_cost: u32,
@@ -44,7 +45,7 @@ impl Settings {
             verifier: Arc::new(common::jwt::verifier_from_env()?),
             billing_url: config::string("BILLING_URL", "http://127.0.0.1:8002"),
             billing_timeout: config::millis("BILLING_TIMEOUT_MS", Duration::from_secs(3))?,
-            service_token: config::service_token()?,
+            service_token: Caller::Auth.credential_from_env()?,
             bcrypt_cost: config::parsed("BCRYPT_COST", 10)?,
             access_ttl: Duration::from_secs(config::parsed("ACCESS_TOKEN_TTL_SECS", 3600)?),
             refresh_ttl: Duration::from_secs(config::parsed(

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use anyhow::ensure;
-use common::config::{self, Listen, Secret};
+use common::config::{self, Listen};
 use common::db::DatabaseSettings;
+use common::http::Callers;
 use common::jwt::TokenVerifier;
 use rust_decimal::Decimal;
 
@@ -15,8 +16,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Verifies users' tokens: `JWT_PUBLIC_KEY_FILE`.
     pub verifier: Arc<TokenVerifier>,
-    /// What internal callers must present: `SERVICE_TOKEN`.
-    pub service_token: Secret,
+    /// Each internal caller's credential (`AUTH_SERVICE_TOKEN`,
+    /// `MEDIATOR_SERVICE_TOKEN`): each endpoint admits one caller.
+    pub callers: Callers,
     /// A new account's opening balance: `INITIAL_WALLET` (default 100).
     pub initial_wallet: Decimal,
     /// The most a wallet plus the money held for its unfinished orders may
@@ -43,7 +45,7 @@ impl Settings {
             listen: Listen::from_env(8002)?,
             database: DatabaseSettings::from_env("billing")?,
             verifier: Arc::new(common::jwt::verifier_from_env()?),
-            service_token: config::service_token()?,
+            callers: Callers::from_env()?,
             initial_wallet,
             wallet_ceiling,
         })

@@ -117,12 +117,12 @@ impl Listen {
     }
 }
 
-/// The credential that internal endpoints demand (`SERVICE_TOKEN`).
-pub fn service_token() -> anyhow::Result<Secret> {
-    let token = required("SERVICE_TOKEN")?;
+/// A service credential from `var`: required, at least 16 characters.
+pub fn credential(var: &str) -> anyhow::Result<Secret> {
+    let token = required(var)?;
     if token.len() < 16 {
         return Err(anyhow!(
-            "SERVICE_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)"
+            "{var} must be at least 16 characters (e.g. `openssl rand -hex 32`)"
         ));
     }
     Ok(Secret::new(token))

@@ -6,7 +6,9 @@ Services, PodDisruptionBudgets, the Ingress's backend ports):
   port     HTTP_PORT, the same as in the local stack
   db       its database (order-api and the mediator share `orders`)
   jwt      the JWT key files it mounts (private: auth only)
-  token    whether it gets SERVICE_TOKEN (all but order-api)
+  tokens   the service credentials it gets, <caller>-token as
+           <CALLER>_SERVICE_TOKEN: a caller its own, a callee every caller's
+           (to answer 403 to a caller at another's endpoint, 401 to a stranger)
   redis    whether it gets REDIS_URL
   callers  the services whose pods may call it inside the cluster (its
            NetworkPolicy); the ingress controller reaches the services the
@@ -15,12 +17,12 @@ Read it with: (include "shop.services" . | fromYaml).services
 */}}
 {{- define "shop.services" -}}
 services:
-  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], token: true, redis: false, callers: []}
-  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], token: true, redis: false, callers: [auth, mediator]}
-  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], token: false, redis: true, callers: []}
-  - {name: items, values: items, port: 8004, db: items, jwt: [], token: true, redis: false, callers: [mediator]}
-  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], token: true, redis: false, callers: [mediator]}
-  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], token: true, redis: true, callers: []}
+  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], tokens: [auth], redis: false, callers: []}
+  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], tokens: [auth, mediator], redis: false, callers: [auth, mediator]}
+  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], tokens: [], redis: true, callers: []}
+  - {name: items, values: items, port: 8004, db: items, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator]}
+  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator]}
+  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], tokens: [mediator], redis: true, callers: []}
 {{- end -}}
 
 {{/*

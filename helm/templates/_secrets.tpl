@@ -42,14 +42,16 @@ data:
 {{- end -}}
 
 {{/*
-SERVICE_TOKEN and the JWT key pair (jwt-public.pem is a self-signed
+The service credentials, one per caller (auth-token, mediator-token), and
+the JWT key pair (jwt-public.pem is a self-signed
 certificate of the key: Helm has no function that prints a bare public key).
 */}}
 {{- define "shop.secret.main" -}}
 {{- $name := include "shop.secretName" . }}
 {{- $key := genPrivateKey "ed25519" }}
 {{- $fresh := dict
-      "service-token" (randAlphaNum 48 | b64enc)
+      "auth-token" (randAlphaNum 48 | b64enc)
+      "mediator-token" (randAlphaNum 48 | b64enc)
       "jwt-private.pem" ($key | b64enc)
       "jwt-public.pem" ((genSelfSignedCertWithKey "shop-jwt" nil nil 36500 $key).Cert | b64enc) }}
 {{- $data := include "shop.keptSecretData" (dict "ctx" . "name" $name "fresh" $fresh) | fromYaml }}

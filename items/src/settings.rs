@@ -1,6 +1,7 @@
 use anyhow::ensure;
-use common::config::{self, Listen, Secret};
+use common::config::{self, Listen};
 use common::db::DatabaseSettings;
+use common::http::Callers;
 
 /// items' configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -9,8 +10,9 @@ pub struct Settings {
     pub listen: Listen,
     /// `DATABASE_URL` (default the local stack's `items`), `DATABASE_POOL_SIZE`.
     pub database: DatabaseSettings,
-    /// What internal callers must present: `SERVICE_TOKEN`.
-    pub service_token: Secret,
+    /// Each internal caller's credential (`AUTH_SERVICE_TOKEN`,
+    /// `MEDIATOR_SERVICE_TOKEN`): each endpoint admits one caller.
+    pub callers: Callers,
     /// Items 1..=`ITEMS_COUNT` (default 10) exist from the first start.
     pub item_count: i32,
     /// Each with `ITEMS_INITIAL_STOCK` (default 1000000) on the shelf.
@@ -22,7 +24,7 @@ impl Settings {
         let settings = Self {
             listen: Listen::from_env(8004)?,
             database: DatabaseSettings::from_env("items")?,
-            service_token: config::service_token()?,
+            callers: Callers::from_env()?,
             item_count: config::parsed("ITEMS_COUNT", 10)?,
             initial_stock: config::parsed("ITEMS_INITIAL_STOCK", 1_000_000)?,
         };

@@ -10,8 +10,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::{cancel, reserve, Ledger, LedgerError, Outcome, ReserveRequest};
-use common::config::Secret;
-use common::http::{json_body, json_reply, service_credential, ApiError};
+use common::http::{json_body, json_reply, service_credential, ApiError, Caller, Callers};
 use common::metrics;
 
 /// The internal routes, guarded by the service credential:
@@ -21,10 +20,10 @@ use common::metrics;
 pub fn routes<R: ReserveRequest>(
     pool: Pool,
     ledger: &'static Ledger,
-    credential: Arc<Secret>,
+    callers: Arc<Callers>,
 ) -> BoxedFilter<(Response,)> {
     let base = warp::path!("internal" / "reservations" / i64)
-        .and(service_credential(credential))
+        .and(service_credential(callers, Caller::Mediator))
         .and_then(|order_id: i64| async move {
             if order_id > 0 {
                 Ok(order_id)

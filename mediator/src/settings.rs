@@ -3,6 +3,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use common::config::{self, Listen, Secret};
 use common::db::DatabaseSettings;
+use common::http::Caller;
 
 /// The mediator's configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -20,7 +21,8 @@ pub struct Settings {
     pub billing_url: String,
     pub items_url: String,
     pub slots_url: String,
-    /// The credential for the participants' internal endpoints: `SERVICE_TOKEN`.
+    /// The mediator's own credential for the participants' internal
+    /// endpoints: `MEDIATOR_SERVICE_TOKEN`.
     pub service_token: Secret,
     /// Sagas run at once in this process: `MEDIATOR_CONCURRENCY` (default 64).
     pub concurrency: usize,
@@ -63,7 +65,7 @@ impl Settings {
             billing_url: config::string("BILLING_URL", "http://127.0.0.1:8002"),
             items_url: config::string("ITEMS_URL", "http://127.0.0.1:8004"),
             slots_url: config::string("SLOTS_URL", "http://127.0.0.1:8005"),
-            service_token: config::service_token()?,
+            service_token: Caller::Mediator.credential_from_env()?,
             concurrency: config::parsed("MEDIATOR_CONCURRENCY", 64)?,
             step_timeout: ms("STEP_TIMEOUT_MS", Duration::from_millis(2000))?,
             retry_base: ms("RETRY_BASE_MS", Duration::from_millis(50))?,

@@ -1,7 +1,8 @@
 use anyhow::ensure;
-use common::config::{self, Listen, Secret};
+use common::config::{self, Listen};
 use common::db::DatabaseSettings;
 use common::domain::SlotTime;
+use common::http::Callers;
 
 /// slots' configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -10,8 +11,9 @@ pub struct Settings {
     pub listen: Listen,
     /// `DATABASE_URL` (default the local stack's `slots`), `DATABASE_POOL_SIZE`.
     pub database: DatabaseSettings,
-    /// What internal callers must present: `SERVICE_TOKEN`.
-    pub service_token: Secret,
+    /// Each internal caller's credential (`AUTH_SERVICE_TOKEN`,
+    /// `MEDIATOR_SERVICE_TOKEN`): each endpoint admits one caller.
+    pub callers: Callers,
     /// Slots open on the hour from `SLOTS_FIRST_HOUR` (default 8)...
     pub first_hour: u8,
     /// ...to `SLOTS_LAST_HOUR` (default 18) inclusive.
@@ -25,7 +27,7 @@ impl Settings {
         let settings = Self {
             listen: Listen::from_env(8005)?,
             database: DatabaseSettings::from_env("slots")?,
-            service_token: config::service_token()?,
+            callers: Callers::from_env()?,
             first_hour: config::parsed("SLOTS_FIRST_HOUR", 8)?,
             last_hour: config::parsed("SLOTS_LAST_HOUR", 18)?,
             capacity: config::parsed("SLOTS_CAPACITY", 1_000_000)?,

@@ -2,7 +2,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth::Settings;
-use common::config::{Listen, Secret};
+use common::config::Listen;
+use common::http::{Caller, Callers};
 use common::testing::{self, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
 use rust_decimal::Decimal;
@@ -33,9 +34,9 @@ impl TestApp {
     pub async fn spawn_with(billing_up: bool, configure: impl FnOnce(&mut Settings)) -> Self {
         testing::init_logs();
         let keys = TestKeys::generate();
-        let service_token = testing::service_token();
+        let callers = testing::callers();
         let (billing, billing_db) = if billing_up {
-            let (address, db) = spawn_billing(&keys, &service_token).await;
+            let (address, db) = spawn_billing(&keys, &callers).await;
             (address, Some(db))
         } else {
             ("http://127.0.0.1:9".to_owned(), None)
@@ -48,7 +49,7 @@ impl TestApp {
             verifier: keys.verifier(),
             billing_url: billing.clone(),
             billing_timeout: Duration::from_secs(3),
-            service_token,
+            service_token: callers.credential(Caller::Auth).clone(),
             bcrypt_cost: 4,
             access_ttl: Duration::from_secs(300),
             refresh_ttl: Duration::from_secs(3600),
@@ -165,13 +166,13 @@ impl TestApp {
     }
 }
 
-async fn spawn_billing(keys: &TestKeys, service_token: &Secret) -> (String, TestDatabase) {
+async fn spawn_billing(keys: &TestKeys, callers: &Callers) -> (String, TestDatabase) {
     let db = TestDatabase::create("billing", billing::migrations).await;
     let settings = billing::Settings {
         listen: Listen::ephemeral(),
         database: db.settings.clone(),
         verifier: Arc::clone(&keys.verifier()),
-        service_token: service_token.clone(),
+        callers: callers.clone(),
         initial_wallet: Decimal::from(100),
         wallet_ceiling: Decimal::from(10_000_000),
     };

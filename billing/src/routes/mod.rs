@@ -15,7 +15,7 @@ use warp::Filter;
 use crate::Settings;
 
 pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
-    let credential = Arc::new(settings.service_token.clone());
+    let callers = Arc::new(settings.callers.clone());
     accounts::get::route(pool.clone(), settings.verifier.clone())
         .or(accounts::deposit::route(
             pool.clone(),
@@ -25,15 +25,15 @@ pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
         .unify()
         .or(profiles::post::route(
             pool.clone(),
-            credential.clone(),
+            callers.clone(),
             settings.initial_wallet,
         ))
         .unify()
-        .or(profiles::delete::route(pool.clone(), credential.clone()))
+        .or(profiles::delete::route(pool.clone(), callers.clone()))
         .unify()
-        .or(settlements::route(pool.clone(), credential.clone()))
+        .or(settlements::route(pool.clone(), callers.clone()))
         .unify()
-        .or(reservations::routes(pool, credential))
+        .or(reservations::routes(pool, callers))
         .unify()
         .boxed()
 }

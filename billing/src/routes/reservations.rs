@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use common::config::Secret;
 use common::domain::Username;
+use common::http::Callers;
 use common::money::Amount;
 use deadpool_postgres::Pool;
 use ledger::{Ledger, ReserveRequest};
@@ -43,6 +43,6 @@ impl ReserveRequest for MoneyRequest {
     }
 }
 
-pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
-    ledger::routes::<MoneyRequest>(pool, &LEDGER, credential)
+pub fn routes(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
+    ledger::routes::<MoneyRequest>(pool, &LEDGER, callers)
 }

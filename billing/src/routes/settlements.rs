@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use common::config::Secret;
-use common::http::{json_body, json_reply, respond, service_credential, with, ApiError};
+use common::http::{
+    json_body, json_reply, respond, service_credential, with, ApiError, Caller, Callers,
+};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,10 +26,10 @@ struct Settle {
     order_ids: Vec<i64>,
 }
 
-pub fn route(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
+pub fn route(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
     warp::path!("internal" / "settlements")
         .and(warp::post())
-        .and(service_credential(credential))
+        .and(service_credential(callers, Caller::Mediator))
         .and(json_body::<Settle>())
         .and(with(pool))
         .then(handle)

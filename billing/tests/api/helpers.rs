@@ -1,5 +1,6 @@
 use billing::Settings;
-use common::config::{Listen, Secret};
+use common::config::Listen;
+use common::http::{Caller, Callers};
 use common::testing::{
     self, tokens, Reservations, TestClient, TestDatabase, TestKeys, TestResponse,
 };
@@ -12,7 +13,7 @@ pub struct TestApp {
     pub address: String,
     pub db: TestDatabase,
     pub keys: TestKeys,
-    pub service_token: Secret,
+    pub callers: Callers,
     pub client: TestClient,
 }
 
@@ -21,12 +22,12 @@ impl TestApp {
         testing::init_logs();
         let db = TestDatabase::create("billing", billing::migrations).await;
         let keys = TestKeys::generate();
-        let service_token = testing::service_token();
+        let callers = testing::callers();
         let settings = Settings {
             listen: Listen::ephemeral(),
             database: db.settings.clone(),
             verifier: keys.verifier(),
-            service_token: service_token.clone(),
+            callers: callers.clone(),
             initial_wallet: Decimal::from(100),
             wallet_ceiling: Decimal::from(10_000_000),
         };
@@ -38,9 +39,19 @@ impl TestApp {
             address: format!("http://{}", server.addr),
             db,
             keys,
-            service_token,
+            callers,
             client: TestClient::default(),
         }
+    }
+
+    /// What auth presents, for the profile endpoints.
+    pub fn auth_credential(&self) -> &str {
+        self.callers.credential(Caller::Auth).expose()
+    }
+
+    /// What the mediator presents, for reservations and settlements.
+    pub fn mediator_credential(&self) -> &str {
+        self.callers.credential(Caller::Mediator).expose()
     }
 
     pub fn token_for(&self, username: &str) -> String {
@@ -49,9 +60,7 @@ impl TestApp {
 
     /// Opens an account as auth does, and returns its owner's token.
     pub async fn user(&self, username: &str) -> String {
-        let response = self
-            .open_account(username, self.service_token.expose())
-            .await;
+        let response = self.open_account(username, self.auth_credential()).await;
         assert_eq!(response.status, 201, "{}", response.text);
         self.token_for(username)
     }
@@ -128,7 +137,7 @@ impl TestApp {
     }
 
     pub fn reservations(&self) -> Reservations {
-        Reservations::new(&self.address, &self.service_token)
+        Reservations::new(&self.address, self.callers.credential(Caller::Mediator))
     }
 
     pub fn reservation_url(&self, order_id: i64) -> String {

@@ -8,8 +8,8 @@ async fn opening_an_account_is_idempotent() {
     let app = TestApp::spawn().await;
     let name = unique_name("ida");
 
-    let first = app.open_account(&name, app.service_token.expose()).await;
-    let second = app.open_account(&name, app.service_token.expose()).await;
+    let first = app.open_account(&name, app.auth_credential()).await;
+    let second = app.open_account(&name, app.auth_credential()).await;
 
     assert_eq!(first.status, 201, "{}", first.text);
     assert_eq!(second.status, 200, "{}", second.text);
@@ -32,7 +32,7 @@ async fn a_bad_username_is_refused() {
     let app = TestApp::spawn().await;
 
     let response = app
-        .open_account("no spaces allowed", app.service_token.expose())
+        .open_account("no spaces allowed", app.auth_credential())
         .await;
 
     assert_error(&response, 400);
@@ -44,7 +44,7 @@ async fn an_account_is_never_handed_to_another_user_id() {
     let app = TestApp::spawn().await;
     let name = unique_name("owner");
     let (app, name) = (&app, &name);
-    let token = app.service_token.expose();
+    let token = app.auth_credential();
     let open = |user_id: i64| {
         let body = json!({"username": name, "email": format!("{user_id}@example.com"), "user_id": user_id});
         let url = format!("{}/api/profiles/", app.address);

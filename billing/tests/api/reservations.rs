@@ -180,7 +180,7 @@ async fn the_wallet_and_what_unfinished_orders_hold_stay_under_the_ceiling() {
     let app = &app;
     let settle = |ids: Value| {
         let url = format!("{}/internal/settlements", app.address);
-        let token = app.service_token.expose().to_owned();
+        let token = app.mediator_credential().to_owned();
         async move {
             app.client
                 .json(

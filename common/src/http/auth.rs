@@ -1,7 +1,9 @@
 //! Authentication filters. `bearer` yields the caller's verified `Claims`, so
 //! a handler that needs an owner cannot be written without one.
 //! `service_credential` guards the internal endpoints that only our own
-//! services may call.
+//! services may call, each endpoint one caller: every caller has a
+//! credential of its own, so a leak from one cannot open another's
+//! endpoints.
 
 use std::sync::Arc;
 
@@ -39,21 +41,97 @@ pub fn bearer(
     })
 }
 
-/// Requires the service credential in `X-Service-Token`.
+/// A service that calls another's internal endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Opens and closes billing accounts (`/api/profiles/`).
+    Auth,
+    /// Reserves, cancels and settles (`/internal/...`).
+    Mediator,
+}
+
+impl Caller {
+    /// The variable that holds this caller's credential.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Caller::Auth => "AUTH_SERVICE_TOKEN",
+            Caller::Mediator => "MEDIATOR_SERVICE_TOKEN",
+        }
+    }
+
+    /// This caller's credential, from its variable.
+    pub fn credential_from_env(self) -> anyhow::Result<Secret> {
+        crate::config::credential(self.variable())
+    }
+}
+
+/// Every caller's credential, as a service with internal endpoints knows
+/// them: it tells a stranger (401) from a known caller at the wrong door (403).
+#[derive(Debug, Clone)]
+pub struct Callers {
+    auth: Secret,
+    mediator: Secret,
+}
+
+impl Callers {
+    pub fn new(auth: Secret, mediator: Secret) -> Self {
+        Self { auth, mediator }
+    }
+
+    /// `AUTH_SERVICE_TOKEN` and `MEDIATOR_SERVICE_TOKEN`, which must differ.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let callers = Self::new(
+            Caller::Auth.credential_from_env()?,
+            Caller::Mediator.credential_from_env()?,
+        );
+        anyhow::ensure!(
+            callers.auth.expose() != callers.mediator.expose(),
+            "AUTH_SERVICE_TOKEN and MEDIATOR_SERVICE_TOKEN must differ: each caller has its own"
+        );
+        Ok(callers)
+    }
+
+    pub fn credential(&self, caller: Caller) -> &Secret {
+        match caller {
+            Caller::Auth => &self.auth,
+            Caller::Mediator => &self.mediator,
+        }
+    }
+
+    /// The caller whose credential `given` is, if any.
+    fn identify(&self, given: &str) -> Option<Caller> {
+        [Caller::Auth, Caller::Mediator].into_iter().find(|caller| {
+            constant_time_eq(
+                given.as_bytes(),
+                self.credential(*caller).expose().as_bytes(),
+            )
+        })
+    }
+}
+
+/// Requires `allowed`'s credential in `X-Service-Token`: 401 without a
+/// known credential, 403 with another caller's.
 pub fn service_credential(
-    expected: Arc<Secret>,
+    callers: Arc<Callers>,
+    allowed: Caller,
 ) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>(SERVICE_TOKEN_HEADER)
         .and_then(move |given: Option<String>| {
-            let expected = expected.clone();
+            let callers = callers.clone();
             async move {
-                match given {
-                    Some(given)
-                        if constant_time_eq(given.as_bytes(), expected.expose().as_bytes()) =>
-                    {
-                        Ok(())
+                match given.as_deref().and_then(|given| callers.identify(given)) {
+                    Some(caller) if caller == allowed => Ok(()),
+                    Some(caller) => {
+                        tracing::warn!(
+                            ?caller,
+                            ?allowed,
+                            "a service credential at the wrong endpoint"
+                        );
+                        Err(Rejection::from(ApiError::forbidden(
+                            "this internal endpoint is not for this caller",
+                        )))
                     }
-                    _ => Err(Rejection::from(ApiError::unauthorized(
+                    None => Err(Rejection::from(ApiError::unauthorized(
                         "this endpoint is internal: a service credential is required",
                     ))),
                 }

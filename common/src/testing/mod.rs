@@ -40,9 +40,9 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A random service credential.
-pub fn service_token() -> Secret {
-    Secret::new(random_hex(32))
+/// Random credentials, one per caller.
+pub fn callers() -> crate::http::Callers {
+    crate::http::Callers::new(Secret::new(random_hex(32)), Secret::new(random_hex(32)))
 }
 
 /// A random name that fits every username rule.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use common::config::Secret;
+use common::http::Callers;
 use deadpool_postgres::Pool;
 use ledger::{Ledger, ReserveRequest};
 use serde::Deserialize;
@@ -37,6 +37,6 @@ impl ReserveRequest for ItemRequest {
     }
 }
 
-pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
-    ledger::routes::<ItemRequest>(pool, &LEDGER, credential)
+pub fn routes(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
+    ledger::routes::<ItemRequest>(pool, &LEDGER, callers)
 }

@@ -1,4 +1,5 @@
 use common::config::Listen;
+use common::http::{Caller, Callers};
 use common::testing::{self, Reservations, TestDatabase};
 use items::Settings;
 
@@ -6,17 +7,19 @@ use items::Settings;
 pub struct TestApp {
     pub db: TestDatabase,
     pub reservations: Reservations,
+    /// Every caller's credential, the mediator's among them.
+    pub callers: Callers,
 }
 
 impl TestApp {
     pub async fn spawn(stock: i32) -> Self {
         testing::init_logs();
         let db = TestDatabase::create("items", items::migrations).await;
-        let service_token = testing::service_token();
+        let callers = testing::callers();
         let settings = Settings {
             listen: Listen::ephemeral(),
             database: db.settings.clone(),
-            service_token: service_token.clone(),
+            callers: callers.clone(),
             item_count: 10,
             initial_stock: stock,
         };
@@ -26,7 +29,8 @@ impl TestApp {
         tokio::spawn(server.run);
         let address = format!("http://{}", server.addr);
         Self {
-            reservations: Reservations::new(&address, &service_token),
+            reservations: Reservations::new(&address, callers.credential(Caller::Mediator)),
+            callers,
             db,
         }
     }

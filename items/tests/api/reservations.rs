@@ -1,3 +1,4 @@
+use common::http::Caller;
 use common::testing::TestClient;
 use serde_json::json;
 
@@ -139,4 +140,23 @@ async fn a_repeat_for_another_item_is_409_and_changes_nothing() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(stock, vec![4, 5]);
+}
+
+#[tokio::test]
+async fn auths_credential_reserves_nothing() {
+    let app = TestApp::spawn(5).await;
+    let auth = app.callers.credential(Caller::Auth).expose();
+
+    let answer = TestClient::default()
+        .json(
+            hyper::Method::PUT,
+            &app.reservations.url(1),
+            &[("x-service-token", auth)],
+            &json!({"item": 1}),
+        )
+        .await;
+
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert!(answer.body["error"].is_string());
+    assert_eq!(app.stock(1).await, 5);
 }

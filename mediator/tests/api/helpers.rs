@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use common::config::{Listen, Secret};
+use common::http::{Caller, Callers};
 use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
 use rust_decimal::Decimal;
@@ -19,7 +20,7 @@ pub struct TestStack {
     pub items_db: TestDatabase,
     pub slots_db: TestDatabase,
     pub orders_db: TestDatabase,
-    pub service_token: Secret,
+    pub callers: Callers,
     pub mediator_settings: mediator::Settings,
     pub shutdown: CancellationToken,
 }
@@ -46,7 +47,7 @@ impl TestStack {
     pub async fn spawn(stock: Stock, mediators: usize) -> Self {
         testing::init_logs();
         let keys = TestKeys::generate();
-        let service_token = testing::service_token();
+        let callers = testing::callers();
         let shutdown = CancellationToken::new();
         let stop = || shutdown.clone().cancelled_owned();
 
@@ -56,7 +57,7 @@ impl TestStack {
                 listen: Listen::ephemeral(),
                 database: billing_db.settings.clone(),
                 verifier: keys.verifier(),
-                service_token: service_token.clone(),
+                callers: callers.clone(),
                 initial_wallet: Decimal::from(100),
                 wallet_ceiling: Decimal::from(10_000_000),
             },
@@ -69,7 +70,7 @@ impl TestStack {
             items::Settings {
                 listen: Listen::ephemeral(),
                 database: items_db.settings.clone(),
-                service_token: service_token.clone(),
+                callers: callers.clone(),
                 item_count: 10,
                 initial_stock: stock.items,
             },
@@ -82,7 +83,7 @@ impl TestStack {
             slots::Settings {
                 listen: Listen::ephemeral(),
                 database: slots_db.settings.clone(),
-                service_token: service_token.clone(),
+                callers: callers.clone(),
                 first_hour: 8,
                 last_hour: 18,
                 capacity: stock.slot_capacity,
@@ -115,7 +116,7 @@ impl TestStack {
             billing_url: billing_url.clone(),
             items_url: format!("http://{}", items.addr),
             slots_url: format!("http://{}", slots.addr),
-            service_token: service_token.clone(),
+            service_token: callers.credential(Caller::Mediator).clone(),
             concurrency: 32,
             step_timeout: Duration::from_secs(2),
             retry_base: Duration::from_millis(20),
@@ -140,7 +141,7 @@ impl TestStack {
             items_db,
             slots_db,
             orders_db,
-            service_token,
+            callers,
             mediator_settings,
             shutdown,
         };
@@ -168,7 +169,10 @@ impl TestStack {
             .json(
                 Method::POST,
                 &format!("{}/api/profiles/", self.billing),
-                &[("x-service-token", self.service_token.expose())],
+                &[(
+                    "x-service-token",
+                    self.callers.credential(Caller::Auth).expose(),
+                )],
                 &body,
             )
             .await;

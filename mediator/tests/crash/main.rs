@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::http::{Caller, Callers};
 use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys};
 use hyper::Method;
 use rand::Rng;
@@ -26,7 +27,7 @@ const INITIAL_STOCK: i32 = 25;
 struct Drill {
     dir: PathBuf,
     keys: TestKeys,
-    token: String,
+    callers: Callers,
     billing_db: TestDatabase,
     items_db: TestDatabase,
     slots_db: TestDatabase,
@@ -40,7 +41,7 @@ impl Drill {
         let keys = TestKeys::generate();
         std::fs::write(dir.join("public.pem"), &keys.public_pem).expect("public key");
         Self {
-            token: testing::service_token().expose().to_owned(),
+            callers: testing::callers(),
             billing_db: TestDatabase::create("billing", billing::migrations).await,
             items_db: TestDatabase::create("items", items::migrations).await,
             slots_db: TestDatabase::create("slots", slots::migrations).await,
@@ -57,7 +58,14 @@ impl Drill {
     fn process(&self, name: &str, binary: &str, db: &TestDatabase) -> Process {
         Process::new(name, binaries().join(binary), free_port(), &self.dir)
             .env("DATABASE_URL", db.settings.url.expose())
-            .env("SERVICE_TOKEN", &self.token)
+            .env(
+                "AUTH_SERVICE_TOKEN",
+                self.callers.credential(Caller::Auth).expose(),
+            )
+            .env(
+                "MEDIATOR_SERVICE_TOKEN",
+                self.callers.credential(Caller::Mediator).expose(),
+            )
             .env(
                 "JWT_PUBLIC_KEY_FILE",
                 self.dir.join("public.pem").display().to_string(),
@@ -138,7 +146,10 @@ async fn orders_survive_killed_mediators_a_killed_participant_and_a_redis_restar
             .json(
                 Method::POST,
                 &format!("{billing_url}/api/profiles/"),
-                &[("x-service-token", drill.token.as_str())],
+                &[(
+                    "x-service-token",
+                    drill.callers.credential(Caller::Auth).expose(),
+                )],
                 &json!({"username": name, "email": "drill@example.com", "user_id": 1}),
             )
             .await;

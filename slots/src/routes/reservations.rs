@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use common::config::Secret;
 use common::domain::SlotTime;
+use common::http::Callers;
 use deadpool_postgres::Pool;
 use ledger::{Ledger, ReserveRequest};
 use serde::Deserialize;
@@ -39,6 +39,6 @@ impl ReserveRequest for SlotRequest {
     }
 }
 
-pub fn routes(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
-    ledger::routes::<SlotRequest>(pool, &LEDGER, credential)
+pub fn routes(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
+    ledger::routes::<SlotRequest>(pool, &LEDGER, callers)
 }

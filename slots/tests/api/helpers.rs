@@ -1,4 +1,5 @@
 use common::config::Listen;
+use common::http::Caller;
 use common::testing::{self, Reservations, TestDatabase};
 use slots::Settings;
 
@@ -12,11 +13,11 @@ impl TestApp {
     pub async fn spawn(capacity: i32) -> Self {
         testing::init_logs();
         let db = TestDatabase::create("slots", slots::migrations).await;
-        let service_token = testing::service_token();
+        let callers = testing::callers();
         let settings = Settings {
             listen: Listen::ephemeral(),
             database: db.settings.clone(),
-            service_token: service_token.clone(),
+            callers: callers.clone(),
             first_hour: 8,
             last_hour: 18,
             capacity,
@@ -27,7 +28,7 @@ impl TestApp {
         tokio::spawn(server.run);
         let address = format!("http://{}", server.addr);
         Self {
-            reservations: Reservations::new(&address, &service_token),
+            reservations: Reservations::new(&address, callers.credential(Caller::Mediator)),
             db,
         }
     }

@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use common::config::Secret;
 use common::domain::Username;
-use common::http::{json_reply, respond, service_credential, with, ApiError};
+use common::http::{json_reply, respond, service_credential, with, ApiError, Caller, Callers};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 use serde_json::json;
@@ -23,10 +22,10 @@ struct Owner {
     user_id: i64,
 }
 
-pub fn route(pool: Pool, credential: Arc<Secret>) -> BoxedFilter<(Response,)> {
+pub fn route(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "profiles" / String)
         .and(warp::delete())
-        .and(service_credential(credential))
+        .and(service_credential(callers, Caller::Auth))
         .and(warp::query::<Owner>())
         .and(with(pool))
         .then(handle)

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
-use common::config::Secret;
 use common::domain::Username;
-use common::http::{json_body, json_reply, respond, service_credential, with, ApiError};
+use common::http::{
+    json_body, json_reply, respond, service_credential, with, ApiError, Caller, Callers,
+};
 use deadpool_postgres::Pool;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -26,10 +27,10 @@ struct NewProfile {
     user_id: i64,
 }
 
-pub fn route(pool: Pool, credential: Arc<Secret>, opening: Decimal) -> BoxedFilter<(Response,)> {
+pub fn route(pool: Pool, callers: Arc<Callers>, opening: Decimal) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "profiles")
         .and(warp::post())
-        .and(service_credential(credential))
+        .and(service_credential(callers, Caller::Auth))
         .and(json_body::<NewProfile>())
         .and(with(pool))
         .then(move |profile, pool| handle(profile, pool, opening))

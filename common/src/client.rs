@@ -144,25 +144,26 @@ impl ServiceClient {
                 service: self.name,
                 detail: format!("bad request: {e}"),
             })?;
-        let unreachable = |err: &dyn std::error::Error| CallError::Unreachable {
+        // hyper's own message says only what failed; its causes say why.
+        let unreachable = |err: anyhow::Error| CallError::Unreachable {
             service: self.name,
-            detail: error_chain(err),
+            detail: format!("{err:#}"),
         };
         let exchange = async {
             let response = self.http.request(request).await.map_err(|err| {
                 if err.is_connect() {
                     CallError::Refused {
                         service: self.name,
-                        detail: error_chain(&err),
+                        detail: format!("{:#}", anyhow::Error::new(err)),
                     }
                 } else {
-                    unreachable(&err)
+                    unreachable(err.into())
                 }
             })?;
             let status = response.status();
             let body = read_limited(response.into_body())
                 .await
-                .map_err(|err| unreachable(&err))?;
+                .map_err(|err| unreachable(err.into()))?;
             Ok((status, body))
         };
         let (status, body) = tokio::time::timeout(self.timeout, exchange)
@@ -200,17 +201,4 @@ async fn read_limited(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
         }
     }
     Ok(bytes)
-}
-
-/// `err` and its causes, one after the other: hyper's own message says
-/// only what failed, its source says why.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }

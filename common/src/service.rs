@@ -14,8 +14,8 @@ use crate::db::DatabaseSettings;
 use crate::http::Server;
 
 /// Embeds the calling crate's `migrations/` folder and defines `pub fn
-/// migrations() -> refinery::Runner`, which the service runs at start and
-/// tests run on their template databases.
+/// migrations() -> refinery::Runner`, which the crate's service runs at
+/// start and tests run on their template databases.
 #[macro_export]
 macro_rules! embed_migrations {
     () => {
@@ -23,7 +23,7 @@ macro_rules! embed_migrations {
             refinery::embed_migrations!("migrations");
         }
 
-        /// This service's migrations: run at start, and on test databases.
+        /// This crate's migrations: run at start, and on test databases.
         pub fn migrations() -> refinery::Runner {
             embedded::migrations::runner()
         }

@@ -74,8 +74,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Selector of one component (a subset of its labels that never changes). */}}
 {{- define "shop.selector" -}}
-app.kubernetes.io/name: {{ .ctx.Chart.Name }}
-app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{ include "shop.releaseSelector" .ctx }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
@@ -231,8 +230,7 @@ A NetworkPolicy peer for pods of this release: (dict "ctx" $ "components"
 {{- define "shop.componentsPeer" -}}
 podSelector:
   matchLabels:
-    app.kubernetes.io/name: {{ .ctx.Chart.Name }}
-    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+    {{- include "shop.releaseSelector" .ctx | nindent 4 }}
   matchExpressions:
     - key: app.kubernetes.io/component
       operator: In

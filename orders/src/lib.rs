@@ -28,14 +28,8 @@ pub use error::StoreError;
 pub use history::StepRecord;
 pub use order::{Details, ItemId, Order, Status};
 
-mod embedded {
-    refinery::embed_migrations!("migrations");
-}
-
-/// The orders database's migrations; whoever connects first runs them.
-pub fn migrations() -> refinery::Runner {
-    embedded::migrations::runner()
-}
+// The orders database's migrations: whoever connects first runs them.
+common::embed_migrations!();
 
 /// Connects to the orders database and migrates it. Every statement is
 /// planned once for all parameter values. The batched statements take

@@ -13,6 +13,12 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
+# The same Redis, over TLS only (rediss://).
+REDIS_TLS_PORT=${REDIS_TLS_PORT:-56380}
+# STACK_TLS=1: the services reach PostgreSQL with sslmode=verify-full and
+# Redis with rediss://, trusting the CA the stack generates in $TLS_DIR.
+# Either way both servers offer TLS; the plain ports stay for the tools.
+STACK_TLS=${STACK_TLS:-0}
 # nginx routing the chart's ingress paths to the services (scripts/gateway).
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 
@@ -41,6 +47,7 @@ unset _row _name _var _default
 DATABASES=(auth billing orders items slots)
 
 KEYS_DIR=$STACK_DIR/keys
+TLS_DIR=$STACK_DIR/tls
 PG_DIR=$STACK_DIR/pg
 RUN_DIR=$STACK_DIR/run
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
@@ -78,24 +85,32 @@ stack_env_for() {
   # most of them: one runtime worker each measured ~15% more sagas/s on
   # two cores than one worker per core per service (scripts/bench).
   echo "TOKIO_WORKER_THREADS=${TOKIO_WORKER_THREADS:-1}"
+  local tls_query="" redis_url=$REDIS_URL
+  if [ "$STACK_TLS" = 1 ]; then
+    tls_query="?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
+    redis_url="rediss://127.0.0.1:$REDIS_TLS_PORT"
+  fi
+  case $name in
+    order-api | mediator)
+      echo "REDIS_URL=$redis_url"
+      if [ "$STACK_TLS" = 1 ]; then echo "REDIS_CA_FILE=$TLS_DIR/ca.crt"; fi ;;
+  esac
   case $name in
     auth)
-      echo "DATABASE_URL=$PG_URL/auth"
+      echo "DATABASE_URL=$PG_URL/auth$tls_query"
       echo "JWT_PRIVATE_KEY_FILE=$KEYS_DIR/jwt_private.pem"
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem"
       echo "BILLING_URL=http://127.0.0.1:$BILLING_PORT" ;;
     billing)
-      echo "DATABASE_URL=$PG_URL/billing"
+      echo "DATABASE_URL=$PG_URL/billing$tls_query"
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem" ;;
-    items) echo "DATABASE_URL=$PG_URL/items" ;;
-    slots) echo "DATABASE_URL=$PG_URL/slots" ;;
+    items) echo "DATABASE_URL=$PG_URL/items$tls_query" ;;
+    slots) echo "DATABASE_URL=$PG_URL/slots$tls_query" ;;
     order-api)
-      echo "DATABASE_URL=$PG_URL/orders"
-      echo "REDIS_URL=$REDIS_URL"
+      echo "DATABASE_URL=$PG_URL/orders$tls_query"
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem" ;;
     mediator)
-      echo "DATABASE_URL=$PG_URL/orders"
-      echo "REDIS_URL=$REDIS_URL"
+      echo "DATABASE_URL=$PG_URL/orders$tls_query"
       echo "BILLING_URL=http://127.0.0.1:$BILLING_PORT"
       echo "ITEMS_URL=http://127.0.0.1:$ITEMS_PORT"
       echo "SLOTS_URL=http://127.0.0.1:$SLOTS_PORT" ;;

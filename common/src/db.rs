@@ -9,11 +9,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use crate::config;
+
+pub mod tls;
 use crate::http::error::ApiError;
 
 pub use deadpool_postgres::{Object as Connection, Transaction};
 
-/// Database settings: `DATABASE_URL` and `DATABASE_POOL_SIZE`.
+/// Database settings: `DATABASE_URL` (with libpq's `sslmode` and
+/// `sslrootcert` for TLS, see [`tls`]) and `DATABASE_POOL_SIZE`.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     pub url: config::Secret,
@@ -37,22 +40,22 @@ impl DatabaseSettings {
 
 /// Builds the pool; no connection is made until the first use.
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
-    let mut pg: tokio_postgres::Config = settings
-        .url
-        .expose()
+    let (url, tls) = tls::from_url(settings.url.expose())?;
+    let mut pg: tokio_postgres::Config = url
         .parse()
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    pg.ssl_mode(tls.mode);
     if settings.generic_plans {
         let options = pg.get_options().unwrap_or_default();
         pg.options(format!("{options} -c plan_cache_mode=force_generic_plan").trim_start());
     }
-    let manager = Manager::from_config(
-        pg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match tls.connector {
+        Some(connector) => Manager::from_config(pg, connector, config),
+        None => Manager::from_config(pg, NoTls, config),
+    };
     let timeout = Some(Duration::from_secs(5));
     Pool::builder(manager)
         .max_size(settings.pool_size)
@@ -91,7 +94,11 @@ pub async fn connect(
     loop {
         match migrate(&pool, migrations()).await {
             Ok(()) => return Ok(pool),
-            Err(err) if attempt < 30 && is_unavailable_chain(&err) => {
+            Err(err)
+                if attempt < 30
+                    && is_unavailable_chain(&err)
+                    && !crate::tls::is_handshake_failure(err.as_ref()) =>
+            {
                 attempt += 1;
                 tracing::warn!(error = %format!("{err:#}"), attempt, "database not ready, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;

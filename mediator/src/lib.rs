@@ -39,11 +39,11 @@ pub struct Mediator {
 /// the operational routes.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
     let pool = orders::connect(&settings.database).await?;
-    let redis_url = settings.redis_url.expose().to_owned();
-    let redis = orders::queue::connect_patiently(&redis_url)
+    let client = settings.redis.client()?;
+    let redis = orders::queue::connect_patiently(&client)
         .await
         .context("connecting to redis")?;
-    let consumer = Consumer::start(&redis_url, QueueKeys::new(&settings.queue), redis.clone())
+    let consumer = Consumer::start(client, QueueKeys::new(&settings.queue), redis.clone())
         .await
         .context("registering the worker")?;
     let handle = consumer.handle.clone();

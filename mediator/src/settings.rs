@@ -4,6 +4,7 @@ use anyhow::ensure;
 use common::config::{self, Listen, Secret};
 use common::db::DatabaseSettings;
 use common::http::Caller;
+use orders::RedisSettings;
 
 /// The mediator's configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -13,8 +14,8 @@ pub struct Settings {
     pub listen: Listen,
     /// The orders database: `DATABASE_URL`, `DATABASE_POOL_SIZE`.
     pub database: DatabaseSettings,
-    /// `REDIS_URL` (default redis://127.0.0.1:56379).
-    pub redis_url: Secret,
+    /// `REDIS_URL` (default redis://127.0.0.1:56379) and `REDIS_CA_FILE`.
+    pub redis: RedisSettings,
     /// The queue shared with order-api: `ORDER_QUEUE` (default `orders`).
     pub queue: String,
     /// `BILLING_URL`, `ITEMS_URL`, `SLOTS_URL` (defaults: local ports 8002, 8004, 8005).
@@ -60,7 +61,7 @@ impl Settings {
         let settings = Self {
             listen: Listen::from_env(8006)?,
             database: DatabaseSettings::from_env("orders")?,
-            redis_url: orders::redis_url_from_env(),
+            redis: RedisSettings::from_env(),
             queue: config::string("ORDER_QUEUE", "orders"),
             billing_url: config::string("BILLING_URL", "http://127.0.0.1:8002"),
             items_url: config::string("ITEMS_URL", "http://127.0.0.1:8004"),

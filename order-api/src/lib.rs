@@ -38,7 +38,7 @@ pub async fn build(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
     let pool = orders::connect(&settings.database).await?;
-    let redis = orders::queue::connect_patiently(settings.redis_url.expose()).await?;
+    let redis = orders::queue::connect_patiently(&settings.redis.client()?).await?;
     let ready = orders::ready_check(pool.clone(), redis.clone());
     let context = Arc::new(Context {
         inserts: inserts::Inserts::start(pool.clone()),

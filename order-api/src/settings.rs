@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
-use common::config::{self, Listen, Secret};
+use common::config::{self, Listen};
 use common::db::DatabaseSettings;
 use common::jwt::TokenVerifier;
+use orders::RedisSettings;
 
 /// order-api's configuration, from the environment.
 #[derive(Clone)]
@@ -11,8 +12,8 @@ pub struct Settings {
     pub listen: Listen,
     /// `DATABASE_URL` (default the local stack's `orders`), `DATABASE_POOL_SIZE`.
     pub database: DatabaseSettings,
-    /// `REDIS_URL` (default redis://127.0.0.1:56379).
-    pub redis_url: Secret,
+    /// `REDIS_URL` (default redis://127.0.0.1:56379) and `REDIS_CA_FILE`.
+    pub redis: RedisSettings,
     /// The queue's name, shared with the mediator: `ORDER_QUEUE` (default `orders`).
     pub queue: String,
     /// Verifies users' tokens: `JWT_PUBLIC_KEY_FILE`.
@@ -24,7 +25,7 @@ impl Settings {
         Ok(Self {
             listen: Listen::from_env(8003)?,
             database: DatabaseSettings::from_env("orders")?,
-            redis_url: orders::redis_url_from_env(),
+            redis: RedisSettings::from_env(),
             queue: config::string("ORDER_QUEUE", "orders"),
             verifier: Arc::new(common::jwt::verifier_from_env()?),
         })

@@ -13,11 +13,11 @@ mod order;
 pub mod placing;
 pub mod queue;
 pub mod reasons;
+mod redis_settings;
 pub mod sagas;
 
 use std::sync::Arc;
 
-use common::config::{self, Secret};
 use common::db::DatabaseSettings;
 use common::http::ops::ReadyCheck;
 use deadpool_postgres::Pool;
@@ -27,6 +27,7 @@ use redis::aio::ConnectionManager;
 pub use error::StoreError;
 pub use history::StepRecord;
 pub use order::{Details, ItemId, Order, Status};
+pub use redis_settings::RedisSettings;
 
 // The orders database's migrations: whoever connects first runs them.
 common::embed_migrations!();
@@ -42,11 +43,6 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
         ..settings.clone()
     };
     common::db::connect(&settings, migrations).await
-}
-
-/// `REDIS_URL`, where the queue lives (default the local stack's Redis).
-pub fn redis_url_from_env() -> Secret {
-    Secret::new(config::string("REDIS_URL", "redis://127.0.0.1:56379"))
 }
 
 /// Ready when both the orders database and the queue's Redis answer.

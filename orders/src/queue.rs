@@ -54,18 +54,18 @@ impl QueueKeys {
 
 /// A connection that reconnects by itself, with timeouts so that a dead
 /// Redis fails calls instead of hanging them.
-pub async fn connect(url: &str) -> RedisResult<ConnectionManager> {
+pub async fn connect(client: &Client) -> RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_millis(500));
-    ConnectionManager::new_with_config(Client::open(url)?, config).await
+    ConnectionManager::new_with_config(client.clone(), config).await
 }
 
 /// `connect`, waiting up to 30 s for a Redis that is starting or restarting.
-pub async fn connect_patiently(url: &str) -> RedisResult<ConnectionManager> {
-    patiently("connect", || connect(url)).await
+pub async fn connect_patiently(client: &Client) -> RedisResult<ConnectionManager> {
+    patiently("connect", || connect(client)).await
 }
 
 /// Runs `attempt` until it succeeds, for up to 30 s: a Redis that was just
@@ -80,7 +80,7 @@ where
     loop {
         match attempt().await {
             Ok(value) => return Ok(value),
-            Err(err) if tries < 30 => {
+            Err(err) if tries < 30 && !common::tls::is_handshake_failure(&err) => {
                 tries += 1;
                 tracing::warn!(error = %err, attempt = tries, "redis not ready ({what}), retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -115,7 +115,7 @@ pub async fn push(conn: &mut ConnectionManager, keys: &QueueKeys, job: i64) -> R
 /// consumer does goes through its cloneable `handle`.
 pub struct Consumer {
     pub handle: ConsumerHandle,
-    url: String,
+    client: Client,
     /// BLMOVE blocks its connection, so it gets one of its own.
     blocking: Option<MultiplexedConnection>,
 }
@@ -198,7 +198,11 @@ return 0
 
 impl Consumer {
     /// A consumer with a fresh id, registered by a first heartbeat.
-    pub async fn start(url: &str, keys: QueueKeys, conn: ConnectionManager) -> RedisResult<Self> {
+    pub async fn start(
+        client: Client,
+        keys: QueueKeys,
+        conn: ConnectionManager,
+    ) -> RedisResult<Self> {
         let id = format!(
             "{}-{}-{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into()),
@@ -209,7 +213,7 @@ impl Consumer {
         patiently("register", || handle.heartbeat()).await?;
         Ok(Self {
             handle,
-            url: url.to_owned(),
+            client,
             blocking: None,
         })
     }
@@ -224,9 +228,8 @@ impl Consumer {
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(2)))
                     .set_response_timeout(Some(wait + Duration::from_secs(2)));
-                let client = Client::open(self.url.as_str())?;
                 none.insert(
-                    client
+                    self.client
                         .get_multiplexed_async_connection_with_config(&config)
                         .await?,
                 )

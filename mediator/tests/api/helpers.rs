@@ -1,9 +1,10 @@
 use std::time::Duration;
 
-use common::config::{Listen, Secret};
+use common::config::Listen;
 use common::http::{Caller, Callers};
 use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
+use orders::RedisSettings;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -98,7 +99,7 @@ impl TestStack {
             order_api::Settings {
                 listen: Listen::ephemeral(),
                 database: orders_db.settings.clone(),
-                redis_url: Secret::new(redis_url()),
+                redis: RedisSettings::new(&redis_url()),
                 queue: queue.clone(),
                 verifier: keys.verifier(),
             },
@@ -111,7 +112,7 @@ impl TestStack {
         let mediator_settings = mediator::Settings {
             listen: Listen::ephemeral(),
             database: orders_db.settings.clone(),
-            redis_url: Secret::new(redis_url()),
+            redis: RedisSettings::new(&redis_url()),
             queue,
             billing_url: billing_url.clone(),
             items_url: format!("http://{}", items.addr),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::testing::unique_name;
 use orders::queue::QueueKeys;
+use orders::RedisSettings;
 use redis::AsyncCommands;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -89,7 +90,10 @@ async fn a_compensation_that_keeps_failing_parks_the_saga_until_an_operator_come
 async fn a_queue_entry_that_is_not_an_order_goes_to_the_dead_list() {
     let stack = TestStack::spawn(Stock::default(), 1).await;
     let keys = QueueKeys::new(&stack.mediator_settings.queue);
-    let mut redis = orders::queue::connect(&redis_url()).await.expect("redis");
+    let client = RedisSettings::new(&redis_url())
+        .client()
+        .expect("a Redis URL");
+    let mut redis = orders::queue::connect(&client).await.expect("redis");
     let name = unique_name("alive");
     let token = stack.user(&name, 100).await;
 

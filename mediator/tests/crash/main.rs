@@ -94,8 +94,11 @@ impl Drill {
 
 /// Waits until redis-server answers PING.
 async fn wait_redis(url: &str) {
+    let Ok(client) = orders::RedisSettings::new(url).client() else {
+        panic!("{url} is not a Redis URL")
+    };
     for _ in 0..100 {
-        if let Ok(mut conn) = orders::queue::connect(url).await {
+        if let Ok(mut conn) = orders::queue::connect(&client).await {
             if orders::queue::ping(&mut conn).await.is_ok() {
                 return;
             }

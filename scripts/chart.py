@@ -1,16 +1,22 @@
 """The Helm chart rendered offline with Helm's own engine (helm-python-sdk,
 no helm binary, no cluster), and the local gateway generated from it.
 
-    chart.py render [-f VALUES.yaml]...   print the rendered manifests
+    chart.py render [-f VALUES.yaml]... [--set KEY=VALUE]...
+                                          print the rendered manifests
     chart.py nginx-conf --prefix DIR --listen HOST:PORT --port SERVICE=PORT...
+                        [-f VALUES.yaml]... [--set KEY=VALUE]...
                                           print the local gateway's nginx.conf:
                                           exactly the routes of the rendered
-                                          Ingress, to the services' local ports,
-                                          with its body size limit
+                                          Ingresses, to the services' local
+                                          ports, with their body size limit
+                                          and rate limits
 
-The gateway is generated from the Ingress, not written by hand, so the local
-stack is reached exactly the way the cluster is and the two cannot drift
-apart. scripts/chart_test.py proves it on every run.
+--set takes a dotted key and a YAML value, like helm's --set:
+--set ingress.rateLimit.rps=2 (values files first, then --set, in order).
+
+The gateway is generated from the Ingresses, not written by hand, so the
+local stack is reached exactly the way the cluster is (TLS aside) and the two
+cannot drift apart. scripts/chart_test.py proves it on every run.
 """
 
 import argparse
@@ -30,6 +36,10 @@ NAMESPACE = "shop"
 NOT_FOUND = '{"error":"not found"}'
 # The services' own words for a body over their limit (common/src/http/json.rs).
 TOO_LARGE = '{"error":"the body is too large"}'
+# The gateway's answer past a rate limit (429), with Retry-After: at 1
+# request a second or more, the allowance grows again within a second.
+TOO_MANY = '{"error":"too many requests"}'
+RETRY_AFTER_SECS = 1
 
 # ingress-nginx's annotation for the largest request body (its
 # client_max_body_size), and nginx's size syntax: a number of bytes with an
@@ -38,6 +48,20 @@ BODY_SIZE_ANNOTATION = "nginx.ingress.kubernetes.io/proxy-body-size"
 _SIZE = re.compile(r"^([0-9]+)([kKmMgG]?)$")
 # ingress-nginx's default when the annotation is absent.
 DEFAULT_BODY_SIZE = "1m"
+
+# ingress-nginx's rate limit, per client address and per Ingress (one
+# zone for all the Ingress's paths): limit-rps requests a second and a
+# burst of limit-rps x limit-burst-multiplier (5 when absent) served at
+# once, in nginx's limit_req_zone $binary_remote_addr ... rate=Nr/s and
+# limit_req ... burst=B nodelay. Its other limit-* annotations (rpm,
+# connections, bandwidth, allow lists) are not mirrored: a chart that
+# sets one cannot be turned into a gateway that behaves alike.
+ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+RPS_ANNOTATION = ANNOTATION_PREFIX + "limit-rps"
+BURST_ANNOTATION = ANNOTATION_PREFIX + "limit-burst-multiplier"
+DEFAULT_BURST_MULTIPLIER = 5
+# ingress-nginx's zone size (5 MB: about 80 000 addresses).
+ZONE_SIZE = "5m"
 
 # libyaml's parser when the wheel has it: several times faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -73,6 +97,17 @@ def load_values(paths):
     for path in paths:
         merged = _merge(merged, yaml.safe_load(Path(path).read_text()) or {})
     return merged
+
+
+def set_value(values, assignment):
+    """values with one `--set KEY=VALUE` applied: a dotted key, a YAML value."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ValueError(f"--set expects KEY=VALUE with a dotted key, got {assignment!r}")
+    override = yaml.safe_load(text) if text else ""
+    for part in reversed(key.split(".")):
+        override = {part: override}
+    return _merge(values, override)
 
 
 def _merge(base, override):
@@ -111,6 +146,40 @@ def ingress_routes(docs):
                 backend = path["backend"]["service"]["name"]
                 routes.add((path["path"], path["pathType"], components.get(backend)))
     return routes
+
+
+def ingress_limits(docs):
+    """The rate limit of every Ingress path that has one, as
+    {(path, pathType): (zone, rps, burst)}: one zone per Ingress, as
+    ingress-nginx makes it, named after the Ingress."""
+    limits = {}
+    for doc in docs:
+        if doc["kind"] != "Ingress":
+            continue
+        name = doc["metadata"]["name"]
+        annotations = doc["metadata"].get("annotations") or {}
+        unmirrored = sorted(key for key in annotations
+                            if key.startswith(ANNOTATION_PREFIX + "limit-")
+                            and key not in (RPS_ANNOTATION, BURST_ANNOTATION))
+        if unmirrored:
+            raise ValueError(f"Ingress {name}: the local gateway does not mirror {', '.join(unmirrored)}")
+        rps = _whole_number(annotations.get(RPS_ANNOTATION, "0"), name, RPS_ANNOTATION)
+        multiplier = _whole_number(annotations.get(BURST_ANNOTATION, str(DEFAULT_BURST_MULTIPLIER)), name,
+                                   BURST_ANNOTATION)
+        if rps == 0:  # ingress-nginx: no limit
+            continue
+        zone = re.sub(r"[^A-Za-z0-9_]", "_", name) + "_rps"
+        for rule in doc["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                limits[(path["path"], path["pathType"])] = (zone, rps, rps * multiplier)
+    return limits
+
+
+def _whole_number(text, ingress, annotation):
+    text = str(text)
+    if not re.fullmatch(r"[0-9]+", text):
+        raise ValueError(f"Ingress {ingress}: {annotation} {text!r} is not a whole number")
+    return int(text)
 
 
 def ingress_match(routes, path):
@@ -153,23 +222,25 @@ def size_bytes(size):
 
 
 def nginx_locations(routes):
-    """(nginx location, component) pairs that route like ingress-nginx.
+    """(nginx location, component, (path, pathType)) triples that route like
+    ingress-nginx: the route each location comes from is the third.
 
     ingress-nginx itself turns `Prefix /p` into `location = /p` plus
     `location /p/`, and `Exact /p` into `location = /p`.
     """
     locations = []
     for path, path_type, service in sorted(routes, key=lambda r: (r[0], r[1], str(r[2]))):
+        route = (path, path_type)
         if service is None:
             raise ValueError(f"the ingress routes {path} to a Service the chart does not render")
         if path_type == "Exact":
-            locations.append((f"= {path}", service))
+            locations.append((f"= {path}", service, route))
         elif path_type == "Prefix":
             prefix = path.rstrip("/")
             if not prefix:
                 raise ValueError("the ingress routes `/`: every path would be public")
-            locations.append((f"= {prefix}", service))
-            locations.append((f"{prefix}/", service))
+            locations.append((f"= {prefix}", service, route))
+            locations.append((f"{prefix}/", service, route))
         else:
             raise ValueError(f"pathType {path_type} of {path} has no portable meaning")
     return locations
@@ -179,7 +250,7 @@ def upstream_name(service):
     return "shop_" + service.replace("-", "_")
 
 
-def nginx_conf(routes, prefix, listen, ports, body_size=None):
+def nginx_conf(routes, prefix, listen, ports, body_size=None, limits=None):
     """The local gateway: nginx on `listen` (HOST:PORT), any Host header,
     every Ingress route proxied to 127.0.0.1:ports[component], everything
     else a JSON 404. All its files live under `prefix`.
@@ -187,18 +258,33 @@ def nginx_conf(routes, prefix, listen, ports, body_size=None):
     `body_size` is the Ingress's proxy-body-size (ingress_body_size): like
     ingress-nginx, the routed locations refuse a larger body themselves
     with a JSON 413, announced (Content-Length) or chunked, so it never
-    reaches a service; None leaves nginx's 1m, as ingress-nginx does."""
+    reaches a service; None leaves nginx's 1m, as ingress-nginx does.
+
+    `limits` are the Ingresses' rate limits (ingress_limits): the routes
+    named there are limited per client address in their zone, and a
+    request past the limit gets a JSON 429 with Retry-After."""
     prefix = Path(prefix)
+    limits = limits or {}
     locations = nginx_locations(routes)
-    limits = ""
+    unrouted = sorted(set(limits) - {route for _, _, route in locations})
+    if unrouted:
+        raise ValueError(f"rate limits for routes the ingress does not have: {unrouted}")
+    zones = {}
+    for zone, rps, _ in limits.values():
+        if zones.setdefault(zone, rps) != rps:
+            raise ValueError(f"zone {zone} has two rates")
+    limit_zones = "".join(
+        f"    limit_req_zone $binary_remote_addr zone={zone}:{ZONE_SIZE} rate={rps}r/s;\n"
+        for zone, rps in sorted(zones.items()))
+    body_limits = ""
     if body_size is not None:
         if not _SIZE.match(str(body_size)):
             raise ValueError(f"body size {body_size!r} is not an nginx size (16k, 1m, 0)")
-        limits = f" client_max_body_size {body_size};"
+        body_limits = f" client_max_body_size {body_size};"
         # Bodies stay in memory (see client_body_buffer_size below).
         if size_bytes(str(body_size)) > size_bytes(DEFAULT_BODY_SIZE):
-            limits += f" client_body_buffer_size {body_size};"
-    services = sorted({service for _, service in locations})
+            body_limits += f" client_body_buffer_size {body_size};"
+    services = sorted({service for _, service, _ in locations})
     missing = [s for s in services if s not in ports]
     if missing:
         raise ValueError(f"no local port given for {', '.join(missing)} (--port SERVICE=PORT)")
@@ -209,22 +295,33 @@ def nginx_conf(routes, prefix, listen, ports, body_size=None):
         f"    upstream {upstream_name(s)} {{ server 127.0.0.1:{ports[s]}; keepalive 320; }}"
         for s in services
     )
+
+    def limit_req(route):
+        if route not in limits:
+            return ""
+        zone, _, burst = limits[route]
+        return f" limit_req zone={zone} burst={burst} nodelay;"
+
     body = "\n".join(
-        f"        location {location} {{ proxy_pass http://{upstream_name(service)};{limits} }}"
-        for location, service in locations
+        f"        location {location} {{ proxy_pass http://{upstream_name(service)};{body_limits}{limit_req(route)} }}"
+        for location, service, route in locations
     )
     # Errors nginx makes itself are JSON too, like the services' errors, in
     # their words where they have the same (a body too large; a TRACE, which
     # nginx refuses itself, is 405 like any other method a path lacks).
-    errors = {405: '{"error":"method not allowed"}', 413: TOO_LARGE, 500: '{"error":"internal error"}',
-              502: '{"error":"bad gateway"}', 503: '{"error":"service unavailable"}',
-              504: '{"error":"gateway timeout"}'}
+    errors = {405: '{"error":"method not allowed"}', 413: TOO_LARGE, 429: TOO_MANY,
+              500: '{"error":"internal error"}', 502: '{"error":"bad gateway"}',
+              503: '{"error":"service unavailable"}', 504: '{"error":"gateway timeout"}'}
+    # Only nginx's own 429 (limit_req) lands here: a service's 429 passes
+    # through as it is (proxy_intercept_errors off), Retry-After included.
+    headers = {429: f" add_header Retry-After {RETRY_AFTER_SECS} always;"}
     error_pages = "\n".join(f"        error_page {code} @error{code};" for code in errors)
     error_locations = "\n".join(
-        f"        location @error{code} {{ default_type application/json; return {code} '{answer}'; }}"
+        f"        location @error{code} {{ default_type application/json;{headers.get(code, '')} "
+        f"return {code} '{answer}'; }}"
         for code, answer in errors.items()
     )
-    return f"""# Generated by scripts/gateway (scripts/chart.py) from the Ingress of the
+    return f"""# Generated by scripts/gateway (scripts/chart.py) from the Ingresses of the
 # rendered Helm chart; do not edit: it is rewritten on every `gateway up`.
 # Routes like ingress-nginx does: only the public API, on one port, whatever
 # the Host header; anything else is a JSON 404.
@@ -266,6 +363,10 @@ http {{
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_set_header X-Forwarded-Host $gateway_host;
     proxy_intercept_errors off;
+    # The Ingresses' rate limits (limit-rps, limit-burst-multiplier): one
+    # zone per Ingress, keyed by the client's address; past the burst a
+    # 429, not ingress-nginx's default 503 (its limit-req-status-code).
+{limit_zones}    limit_req_status 429;
 {upstreams}
     server {{
         listen {listen} default_server;
@@ -283,6 +384,9 @@ http {{
 
 
 _LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{\s*proxy_pass\s+http://(\w+)\s*;")
+_LIMITED_LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{([^}]*)\}")
+_LIMIT_REQ = re.compile(r"\blimit_req\s+zone=(\w+)\s+burst=(\d+)\s+nodelay\s*;")
+_LIMIT_ZONE = re.compile(r"limit_req_zone\s+\$binary_remote_addr\s+zone=(\w+):\w+\s+rate=(\d+)r/s\s*;")
 _UPSTREAM = re.compile(r"upstream\s+(\w+)\s*\{\s*server\s+127\.0\.0\.1:(\d+)\s*;")
 
 
@@ -314,6 +418,30 @@ def nginx_routes(conf, ports):
     return routes
 
 
+def nginx_limits(conf):
+    """Read back the rate limits of a generated nginx.conf, as
+    {(path, pathType): (rps, burst)} for every limited location, keyed
+    like nginx_routes (a `= /p` and `/p/` pair with the same limit is
+    Prefix /p). A location with a limit_req that is not `burst=N nodelay`
+    in a zone keyed by the client's address at N r/s is reported with
+    rps None."""
+    rates = dict(_LIMIT_ZONE.findall(conf))
+    exact, prefixes = {}, {}
+    for equals, path, block in _LIMITED_LOCATION.findall(conf):
+        if "limit_req" not in block:
+            continue
+        found = _LIMIT_REQ.search(block)
+        limit = (int(rates[found[1]]), int(found[2])) if found and found[1] in rates else (None, None)
+        (exact if equals else prefixes)[path] = limit
+    limits = {}
+    for path, limit in exact.items():
+        limits[(path, "Prefix" if prefixes.get(path + "/") == limit else "Exact")] = limit
+    for path, limit in prefixes.items():
+        if exact.get(path.rstrip("/")) != limit:
+            limits[(path, "nginx")] = limit
+    return limits
+
+
 def _port_arg(text):
     service, _, port = text.partition("=")
     if not service or not port.isdigit():
@@ -325,20 +453,26 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("render", help="print the rendered manifests")
-    show.add_argument("-f", "--values", action="append", default=[], help="a values file (repeatable)")
     gateway = commands.add_parser("nginx-conf", help="print the local gateway's nginx.conf")
+    for command in (show, gateway):
+        command.add_argument("-f", "--values", action="append", default=[], help="a values file (repeatable)")
+        command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                             help="a value, a dotted key and YAML (repeatable; after the files)")
     gateway.add_argument("--prefix", required=True, help="the folder of its pid, logs and temp files")
     gateway.add_argument("--listen", required=True, help="HOST:PORT")
     gateway.add_argument("--port", type=_port_arg, action="append", default=[], metavar="SERVICE=PORT",
                          help="where a service listens locally (repeatable)")
     args = parser.parse_args(argv)
     try:
+        values = load_values(args.values)
+        for assignment in args.set:
+            values = set_value(values, assignment)
+        docs = render(values)
         if args.command == "render":
-            print(yaml.safe_dump_all(render(load_values(args.values)), sort_keys=False), end="")
+            print(yaml.safe_dump_all(docs, sort_keys=False), end="")
         else:
-            docs = render()
             print(nginx_conf(ingress_routes(docs), args.prefix, args.listen, dict(args.port),
-                             body_size=ingress_body_size(docs)), end="")
+                             body_size=ingress_body_size(docs), limits=ingress_limits(docs)), end="")
     except (helm.HelmError, ValueError, KeyError) as err:
         print(f"chart.py: {type(err).__name__}: {err}", file=sys.stderr)
         return 1

@@ -5,10 +5,11 @@ For the default values and each values file under helm/tests/ it lints the
 chart, renders it, validates every manifest against the Kubernetes schemas,
 and checks what the specification demands of it: the ingress routes exactly
 the public API, every container runs as non-root with probes and resources,
-every reference (ConfigMap, Secret, Service) resolves. Then it proves that the
-local gateway (scripts/gateway) routes exactly what the ingress routes: by
-reading its generated nginx.conf back, and by running that nginx against stub
-services and asking it. One line per check, then `N passed, M failed`.
+every reference (ConfigMap, Secret, Service) resolves, PostgreSQL and Redis
+serve TLS only and every service verifies them (check_store_tls). Then it
+proves that the local gateway (scripts/gateway) routes exactly what the
+ingress routes: by reading its generated nginx.conf back, and by running that
+nginx against stub services and asking it. One line per check, then `N passed, M failed`.
 """
 
 import base64
@@ -93,6 +94,17 @@ PUBLIC = {
     ("/api/orders", "Prefix", "order-api"),
     ("/api/openapi.yaml", "Prefix", "auth"),
 }
+# The routes rate-limited at the edge (sign-up, login, refresh, logout,
+# verify), on an Ingress of their own, and the defaults of ingress.rateLimit.
+RATE_LIMITED = {route for route in PUBLIC if route[0] in ("/api/auth/users", "/api/token")}
+DEFAULT_RATE_LIMIT = {"enabled": True, "rps": 200, "burstMultiplier": 5}
+# What the test suite sends to those paths from one address (the local
+# gateway's access log over many runs of scripts/test): a load test's
+# set-up (loadgen: a sign-up and a login per user; 100 users at once here),
+# and scripts/fuzz, up to about 220 in one second, so that at 200/s its
+# excess never passed 220. The defaults must hold either four times over.
+LOAD_TEST_SETUP = 200
+FUZZ_RATE, FUZZ_PEAK_EXCESS = 200, 220
 # Requests that must reach a service, and where (the spec's public paths).
 PUBLIC_REQUESTS = [
     ("/api/auth/users/", "auth"),
@@ -467,6 +479,10 @@ def check_references(checks, label, docs, brought):
             if "secret" in volume:
                 for item in volume["secret"].get("items", [{"key": None}]):
                     resolve("Secret", volume["secret"]["secretName"], item["key"])
+            for source in volume.get("projected", {}).get("sources", []):
+                if "secret" in source:
+                    for item in source["secret"].get("items", [{"key": None}]):
+                        resolve("Secret", source["secret"]["name"], item["key"])
             if "configMap" in volume:
                 resolve("ConfigMap", volume["configMap"]["name"])
     checks.check(f"[{label}] every ConfigMap and Secret reference resolves", not bad, bad)
@@ -497,11 +513,14 @@ def check_ingress(checks, label, docs, values):
         checks.check(f"[{label}] ingress.enabled=false renders no Ingress", not ingresses)
         return set()
     host = values.get("ingress", {}).get("host", "arch.homework")
-    checks.check(f"[{label}] one Ingress, class nginx, host {host}",
-                 len(ingresses) == 1 and all(i["spec"].get("ingressClassName") == "nginx" and
-                                             [r.get("host") for r in i["spec"]["rules"]] == [host]
-                                             for i in ingresses),
-                 [(i["spec"].get("ingressClassName"), [r.get("host") for r in i["spec"]["rules"]]) for i in ingresses])
+    limited = values.get("ingress", {}).get("rateLimit", {}).get("enabled", True)
+    names = [f"{chart.RELEASE}", f"{chart.RELEASE}-rate-limited"] if limited else [chart.RELEASE]
+    checks.check(f"[{label}] {' and '.join(names)}: the Ingresses, class nginx, host {host}",
+                 sorted(i["metadata"]["name"] for i in ingresses) == names and
+                 all(i["spec"].get("ingressClassName") == "nginx" and
+                     [r.get("host") for r in i["spec"]["rules"]] == [host] for i in ingresses),
+                 [(i["metadata"]["name"], i["spec"].get("ingressClassName"), [r.get("host") for r in i["spec"]["rules"]])
+                  for i in ingresses])
     routes = chart.ingress_routes(docs)
     checks.check(f"[{label}] the ingress routes exactly the public API, to the right services",
                  routes == PUBLIC, {"unexpected": routes - PUBLIC, "missing": PUBLIC - routes})
@@ -524,6 +543,146 @@ def check_ingress(checks, label, docs, values):
     got = chart.ingress_body_size(docs)
     checks.check(f"[{label}] the ingress refuses bodies over {want} (proxy-body-size)", got == want, got)
     return routes
+
+
+# ------------------------------------------------ the edge: limits and TLS
+
+
+LIMIT_RPS = "nginx.ingress.kubernetes.io/limit-rps"
+LIMIT_BURST = "nginx.ingress.kubernetes.io/limit-burst-multiplier"
+REDIRECTS = ("nginx.ingress.kubernetes.io/ssl-redirect", "nginx.ingress.kubernetes.io/force-ssl-redirect")
+ISSUERS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
+
+
+def ingress_paths(ingress):
+    """An Ingress's routes, (path, pathType, Service name)."""
+    return {(p["path"], p["pathType"], p["backend"]["service"]["name"])
+            for rule in ingress["spec"].get("rules", []) for p in rule.get("http", {}).get("paths", [])}
+
+
+def expected_limits(docs):
+    """{(path, pathType): (rps, burst)} from the Ingresses' annotations, read
+    here on their own (ingress-nginx: burst = rps x multiplier, 5 unless set)."""
+    limits = {}
+    for ingress in kinds(docs, "Ingress"):
+        annotations = ingress["metadata"].get("annotations") or {}
+        if LIMIT_RPS in annotations:
+            rps = int(annotations[LIMIT_RPS])
+            burst = rps * int(annotations.get(LIMIT_BURST, 5))
+            limits.update({(path, path_type): (rps, burst) for path, path_type, _ in ingress_paths(ingress)})
+    return limits
+
+
+def check_edge(checks, label, docs, values):
+    """Rate limits (ingress.rateLimit) and TLS (ingress.tls) on both Ingresses."""
+    ingress_values = values.get("ingress", {})
+    if not ingress_values.get("enabled", True):
+        return
+    ingresses = {i["metadata"]["name"]: i for i in kinds(docs, "Ingress")}
+    main, limited = ingresses.get(chart.RELEASE), ingresses.get(f"{chart.RELEASE}-rate-limited")
+    if not (main and limited):  # check_ingress said so
+        return
+    components = chart.service_components(docs)
+
+    def routes(ingress):
+        return {(path, path_type, components.get(service)) for path, path_type, service in ingress_paths(ingress)}
+
+    checks.check(f"[{label}] {chart.RELEASE}-rate-limited routes sign-up, login, refresh, logout and verify "
+                 f"(/api/auth/users, /api/token), {chart.RELEASE} the rest of the public API",
+                 routes(limited) == RATE_LIMITED and routes(main) == PUBLIC - RATE_LIMITED,
+                 {"rate-limited": routes(limited), "main": routes(main)})
+    rate = {**DEFAULT_RATE_LIMIT, **ingress_values.get("rateLimit", {})}
+    extra = ingress_values.get("annotations", {})
+    want = {LIMIT_RPS: extra.get(LIMIT_RPS, str(rate["rps"])),
+            LIMIT_BURST: extra.get(LIMIT_BURST, str(rate["burstMultiplier"]))}
+    got = {key: limited["metadata"].get("annotations", {}).get(key) for key in want}
+    checks.check(f"[{label}] {chart.RELEASE}-rate-limited: limit-rps {want[LIMIT_RPS]}, "
+                 f"limit-burst-multiplier {want[LIMIT_BURST]} (ingress.rateLimit)", got == want, got)
+    unlimited = [key for key in main["metadata"].get("annotations", {}) if key in want and key not in extra]
+    checks.check(f"[{label}] {chart.RELEASE} has no rate limit", not unlimited, unlimited)
+    if label == "default":  # what the chart renders, whatever the constants above say
+        rps, burst = expected_limits(docs).get(("/api/token", "Prefix"), (0, 0))
+        checks.check(f"[default] {rps}/s and a burst of {burst} hold a load test's set-up "
+                     f"({LOAD_TEST_SETUP} sign-ups and logins at once) and scripts/fuzz (excess {FUZZ_PEAK_EXCESS} "
+                     f"at {FUZZ_RATE}/s) four times over",
+                     burst >= 4 * max(LOAD_TEST_SETUP, FUZZ_PEAK_EXCESS) and rps >= FUZZ_RATE, (rps, burst))
+
+    # TLS: the same section and redirect on both; the issuer on one.
+    tls = ingress_values.get("tls", {"enabled": False})
+    host = ingress_values.get("host", "arch.homework")
+    if isinstance(tls, list):
+        want_tls, redirect, issuer = tls or None, {}, {}
+    elif tls.get("enabled"):
+        want_tls = [{"hosts": [host], "secretName": tls.get("secretName") or f"{chart.RELEASE}-tls"}]
+        redirect = dict.fromkeys(REDIRECTS, "true" if tls.get("redirect", True) else "false")
+        issuer = {key: value for key, value in zip(ISSUERS, (tls.get("clusterIssuer"), tls.get("issuer"))) if value}
+    else:
+        want_tls, redirect, issuer = None, {}, {}
+    redirect = {key: extra.get(key, value) for key, value in redirect.items()}
+    described = f"TLS {want_tls[0]['secretName']}" if want_tls else "no TLS"
+    for name, ingress in ((chart.RELEASE, main), (f"{chart.RELEASE}-rate-limited", limited)):
+        annotations = ingress["metadata"].get("annotations", {})
+        got = (ingress["spec"].get("tls"), {k: annotations[k] for k in REDIRECTS if k in annotations},
+               {k: annotations[k] for k in ISSUERS if k in annotations})
+        want = (want_tls, redirect, issuer if name == chart.RELEASE else {})
+        checks.check(f"[{label}] {name}: {described}, redirect {redirect or 'untouched'}, "
+                     f"cert-manager {(want[2] or 'none')}", got == want, {"got": got, "want": want})
+    body_sizes = {name: i["metadata"].get("annotations", {}).get(chart.BODY_SIZE_ANNOTATION)
+                  for name, i in ingresses.items()}
+    checks.check(f"[{label}] both Ingresses refuse the same bodies (proxy-body-size)",
+                 len(set(body_sizes.values())) == 1, body_sizes)
+
+
+def check_gateway_limits(checks, label, docs):
+    """The gateway generated from these manifests limits exactly what the
+    Ingresses' annotations limit, at their rate and burst, and answers past
+    it with a JSON 429 and Retry-After."""
+    if not kinds(docs, "Ingress"):
+        return
+    ports = {name: spec["port"] for name, spec in SERVICES.items()}
+    conf = chart.nginx_conf(chart.ingress_routes(docs), "/tmp/gateway-test", "127.0.0.1:18080", ports,
+                            chart.ingress_body_size(docs), chart.ingress_limits(docs))
+    want, got = expected_limits(docs), chart.nginx_limits(conf)
+    checks.check(f"[{label}] the gateway's rate limits (limit_req) equal the Ingresses' annotations: "
+                 f"{sorted(set(want.values())) or 'none'} (rps, burst) on {sorted(p for p, _ in want)}",
+                 got == want, {"gateway": got, "ingress": want})
+    answer = (f"add_header Retry-After {chart.RETRY_AFTER_SECS} always; return 429 '{chart.TOO_MANY}';")
+    checks.check(f"[{label}] past the limit the gateway answers 429 (not 503), JSON, with Retry-After",
+                 not want or ("limit_req_status 429;" in conf and answer in conf and "error_page 429 @error429;" in conf))
+
+
+def check_edge_values(checks):
+    """ingress.rateLimit and ingress.tls beyond the value sets: switched off,
+    the list of earlier charts, a namespaced issuer, no redirect."""
+    docs = chart.render({"ingress": {"rateLimit": {"enabled": False}}})
+    ingresses = kinds(docs, "Ingress")
+    limits = chart.ingress_limits(docs)
+    checks.check("ingress.rateLimit.enabled=false: one Ingress routes the whole public API, no limit anywhere",
+                 len(ingresses) == 1 and chart.ingress_routes(docs) == PUBLIC and not limits and
+                 not any(k in i["metadata"].get("annotations", {}) for i in ingresses for k in (LIMIT_RPS, LIMIT_BURST)),
+                 ([i["metadata"]["name"] for i in ingresses], limits))
+    legacy = [{"secretName": "old-tls", "hosts": ["arch.homework", "www.arch.homework"]}]
+    docs = chart.render({"ingress": {"tls": legacy}})
+    got = [(i["spec"].get("tls"), sorted(k for k in i["metadata"].get("annotations", {}) if k in REDIRECTS + ISSUERS))
+           for i in kinds(docs, "Ingress")]
+    checks.check("ingress.tls as the list of earlier charts (Helm warns that it replaces a table): "
+                 "used as given on both Ingresses",
+                 got == [(legacy, [])] * 2, got)
+    docs = chart.render({"ingress": {"tls": {"enabled": True, "issuer": "local-ca", "redirect": False}}})
+    got = {i["metadata"]["name"]: (i["spec"].get("tls"), {k: v for k, v in i["metadata"].get("annotations", {}).items()
+                                                         if k in REDIRECTS + ISSUERS})
+           for i in kinds(docs, "Ingress")}
+    tls = [{"hosts": ["arch.homework"], "secretName": f"{chart.RELEASE}-tls"}]
+    off = dict.fromkeys(REDIRECTS, "false")
+    want = {chart.RELEASE: (tls, {**off, "cert-manager.io/issuer": "local-ca"}),
+            f"{chart.RELEASE}-rate-limited": (tls, off)}
+    checks.check("ingress.tls with an Issuer and redirect false: the release's Secret on both, "
+                 "ssl-redirect false, the issuer on one", got == want, got)
+    try:
+        chart.render({"ingress": {"tls": {"enabled": True, "issuer": "a", "clusterIssuer": "b"}}})
+        checks.check("ingress.tls with both an Issuer and a ClusterIssuer is refused", False)
+    except helm.HelmError:
+        checks.check("ingress.tls with both an Issuer and a ClusterIssuer is refused", True)
 
 
 def check_in_chart_stores(checks, docs):
@@ -552,7 +711,8 @@ def check_in_chart_stores(checks, docs):
     for name, deployment in by_component(docs, "Deployment").items():
         env, db = env_of(pod_spec(deployment)["containers"][0]), SERVICES[name]["db"]
         url = env.get("DATABASE_URL", {}).get("value", "")
-        if url != f"postgres://{db}:$(DATABASE_PASSWORD)@{chart.RELEASE}-postgresql:5432/{db}" or \
+        if url != f"postgres://{db}:$(DATABASE_PASSWORD)@{chart.RELEASE}-postgresql:5432/{db}" \
+                  f"?sslmode=verify-full&sslrootcert={PG_CA_FILE}" or \
                 secret_ref(env.get("DATABASE_PASSWORD")) != (pg_secret[0], f"{db}-password"):
             bad[name] = url
     checks.check(f"[{label}] each service's DATABASE_URL names its own database and role (orders shared), "
@@ -652,7 +812,8 @@ def check_redis_secret(checks, label, docs, values):
     if password_ref and password_ref[0] in {d["metadata"]["name"] for d in kinds(docs, "Secret")}:
         password = secret_value(docs, *password_ref)
         url = secret_value(docs, password_ref[0], "redis-url")
-        if not password or len(password) < 16 or url != f"redis://:{password}@{chart.RELEASE}-redis:6379":
+        scheme = "rediss" if redis_values.get("tls", {}).get("enabled", True) else "redis"
+        if not password or len(password) < 16 or url != f"{scheme}://:{password}@{chart.RELEASE}-redis:6379":
             problems.append("the generated redis-url does not carry the generated redis-password")
     checks.check(f"[{label}] Redis requires a password from a Secret (--requirepass), its probes log in, "
                  "the clients' URL carries it", not problems, problems)
@@ -705,11 +866,16 @@ def check_checksums(checks, label, docs, values):
                            if values.get("redis", {}).get("enabled", True) else
                            values.get("externalRedis", {}).get("existingSecret")),
     }
+    tls = tls_expectations(values)
+    brought["checksum/postgresql-ca"] = tls["pg_ca"][0] if tls["pg_ca"] and not tls["pg_generated"] else None
+    brought["checksum/redis-ca"] = tls["redis_ca"][0] if tls["redis_ca"] and not tls["redis_generated"] else None
     bad = []
     for name, deployment in by_component(docs, "Deployment").items():
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
         want = {"checksum/config", "checksum/secrets", "checksum/database"} | \
-            ({"checksum/redis"} if SERVICES[name]["redis"] else set())
+            ({"checksum/redis"} if SERVICES[name]["redis"] else set()) | \
+            ({"checksum/postgresql-ca"} if tls["pg_ca"] else set()) | \
+            ({"checksum/redis-ca"} if SERVICES[name]["redis"] and tls["redis_ca"] else set())
         got = {k for k in annotations if k.startswith("checksum/")}
         if got != want:
             bad.append(f"{name}: {sorted(got)}")
@@ -720,6 +886,439 @@ def check_checksums(checks, label, docs, values):
                 bad.append(f"{name}: {key} is not the checksum of the brought Secret's name")
     checks.check(f"[{label}] every Deployment's pods carry a checksum of the ConfigMap and of each Secret they read",
                  not bad, bad)
+
+
+# ------------------------------------------------- TLS to PostgreSQL and Redis
+
+# Where the service pods find the stores' CA certificates (templates/_tls.tpl).
+CA_DIR = "/etc/shop/tls"
+PG_CA_FILE = f"{CA_DIR}/postgresql-ca.crt"
+REDIS_CA_FILE = f"{CA_DIR}/redis-ca.crt"
+# The PostgreSQL image's postgres user (postgres:15-alpine).
+POSTGRES_UID = 70
+# A pod address and the loopback, for evaluating pg_hba.
+POD_ADDRESSES = ["10.244.1.7", "127.0.0.1", "fd00::7"]
+
+
+def tls_expectations(values):
+    """What the values ask of TLS to the stores: for each store, the
+    (Secret, key) of the CA the service pods must get (None: no CA), and
+    for PostgreSQL the DATABASE_URL query of a URL the chart builds."""
+    pg, redis = values.get("postgresql", {}), values.get("redis", {})
+    ext_db, ext_redis = values.get("externalDatabase", {}), values.get("externalRedis", {})
+    want = {"pg_in_chart": pg.get("enabled", True), "redis_in_chart": redis.get("enabled", True),
+            "pg_tls": False, "redis_tls": False, "pg_ca": None, "redis_ca": None, "query": "",
+            "pg_generated": None, "redis_generated": None}
+    if want["pg_in_chart"]:
+        if pg.get("tls", {}).get("enabled", True):
+            brought = pg.get("tls", {}).get("existingSecret")
+            want.update(pg_tls=True, pg_ca=(brought or f"{chart.RELEASE}-postgresql-tls", "ca.crt"),
+                        query=f"?sslmode=verify-full&sslrootcert={PG_CA_FILE}",
+                        pg_generated=None if brought else f"{chart.RELEASE}-postgresql-tls")
+    else:
+        ca = ext_db.get("caSecret", {})
+        if ca.get("name"):
+            want["pg_ca"] = (ca["name"], ca.get("key", "ca.crt"))
+        if not ext_db.get("existingSecret"):
+            mode = ext_db.get("sslmode") or ("verify-full" if ca.get("name") else "require")
+            want["query"] = f"?sslmode={mode}" + (f"&sslrootcert={PG_CA_FILE}" if ca.get("name") else "")
+    if want["redis_in_chart"]:
+        if redis.get("tls", {}).get("enabled", True):
+            brought = redis.get("tls", {}).get("existingSecret")
+            want.update(redis_tls=True, redis_ca=(brought or f"{chart.RELEASE}-redis-tls", "ca.crt"),
+                        redis_generated=None if brought else f"{chart.RELEASE}-redis-tls")
+    elif ext_redis.get("caSecret", {}).get("name"):
+        want["redis_ca"] = (ext_redis["caSecret"]["name"], ext_redis["caSecret"].get("key", "ca.crt"))
+    return want
+
+
+def brought_secrets(values):
+    """The Secrets the values say the user brings."""
+    return {values.get("secrets", {}).get("existingSecret"), values.get("postgresql", {}).get("existingSecret"),
+            values.get("externalDatabase", {}).get("existingSecret"),
+            values.get("externalDatabase", {}).get("passwordSecret"),
+            values.get("externalRedis", {}).get("existingSecret"),
+            values.get("redis", {}).get("existingSecret"),
+            values.get("postgresql", {}).get("tls", {}).get("existingSecret"),
+            values.get("redis", {}).get("tls", {}).get("existingSecret"),
+            values.get("externalDatabase", {}).get("caSecret", {}).get("name"),
+            values.get("externalRedis", {}).get("caSecret", {}).get("name")} - {None, ""}
+
+
+def mounted_secret_files(pod, container):
+    """Every file a container sees from a Secret: path -> {secret, key,
+    mode, readOnly}; a Secret mounted whole shows as the key "*"."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        volume = volumes.get(mount["name"], {})
+        sources = []
+        if "secret" in volume:
+            sources.append((volume["secret"]["secretName"], volume["secret"].get("items"),
+                            volume["secret"].get("defaultMode", 0o644)))
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                sources.append((source["secret"]["name"], source["secret"].get("items"),
+                                volume["projected"].get("defaultMode", 0o644)))
+        for secret, items, mode in sources:
+            for item in items or [{"key": "*", "path": "*"}]:
+                files[f"{mount['mountPath'].rstrip('/')}/{item['path']}"] = {
+                    "secret": secret, "key": item["key"], "mode": item.get("mode", mode),
+                    "readOnly": mount.get("readOnly", False)}
+    return files
+
+
+def mounted_configmap_files(pod, container):
+    """Every file a container sees from a ConfigMap: path -> (ConfigMap, key)."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        volume = volumes.get(mount["name"], {}).get("configMap")
+        if volume:
+            files[mount["mountPath"].rstrip("/")] = (volume["name"], None)
+    return files
+
+
+def postgres_settings(args):
+    """The -c NAME=VALUE settings of a postgres command line."""
+    settings = {}
+    for flag, value in zip(args, args[1:]):
+        if flag == "-c" and "=" in value:
+            name, _, setting = value.partition("=")
+            settings[name] = setting
+    return settings
+
+
+def option(args, name):
+    """The value after a --name option of a redis-server command line."""
+    return args[args.index(name) + 1] if name in args[:-1] else None
+
+
+def hba_method(hba, connection, ssl, user, database, address="10.244.1.7"):
+    """The method of the first pg_hba.conf line that matches a connection
+    (connection: local or tcp), or None: no line matches, a refusal."""
+    import ipaddress
+    for line in hba.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        kind = fields[0]
+        if kind == "local":
+            if connection != "local":
+                continue
+            databases, users, method = fields[1], fields[2], fields[3]
+        else:
+            if connection != "tcp" or (kind == "hostssl" and not ssl) or (kind == "hostnossl" and ssl):
+                continue
+            databases, users, where, method = fields[1], fields[2], fields[3], fields[4]
+            if where not in ("all", "samenet", "samehost"):
+                try:
+                    if ipaddress.ip_address(address) not in ipaddress.ip_network(where, strict=False):
+                        continue
+                except ValueError:
+                    continue
+        databases, users = databases.split(","), users.split(",")
+        if not ("all" in databases or database in databases or ("sameuser" in databases and database == user)):
+            continue
+        if not ("all" in users or user in users):
+            continue
+        return method
+    return None
+
+
+def check_pg_hba(hba, tls, superuser):
+    """Problems of a pg_hba.conf for the in-chart server: each service's role
+    reaches its own database over the network with a password (and, with
+    TLS, only over TLS), nothing else gets in over the network, and the
+    init script has the socket."""
+    problems = []
+    for line in hba.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields and fields[0] != "local" and fields[-1] not in ("reject", "scram-sha-256"):
+            problems.append(f"a network line with method {fields[-1]}: {line.strip()}")
+    refused = (None, "reject")
+    for address in POD_ADDRESSES:
+        for db in sorted(DATABASES):
+            if hba_method(hba, "tcp", True, db, db, address) != "scram-sha-256":
+                problems.append(f"{db} over TLS from {address}: {hba_method(hba, 'tcp', True, db, db, address)}")
+            plain = hba_method(hba, "tcp", False, db, db, address)
+            if (tls and plain not in refused) or (not tls and plain != "scram-sha-256"):
+                problems.append(f"{db} without TLS from {address}: {plain}")
+            for other in sorted(DATABASES - {db}):
+                for ssl in (True, False):
+                    if hba_method(hba, "tcp", ssl, db, other, address) not in refused:
+                        problems.append(f"{db} into {other} (ssl={ssl}) from {address}")
+        for ssl in (True, False):
+            for database in ("postgres", "template1", "auth"):
+                if hba_method(hba, "tcp", ssl, superuser, database, address) not in refused:
+                    problems.append(f"the superuser over the network (ssl={ssl}, {database}) from {address}")
+    if hba_method(hba, "local", False, superuser, "postgres") in refused:
+        problems.append("the init script (the superuser on the socket) is refused")
+    return problems
+
+
+def key_file_ok(mode, pod, uid):
+    """PostgreSQL's check of a key file owned by root (as a Secret volume's
+    files are): 0640 or less, readable through its group only, and that
+    group (the pod's fsGroup) is the server's."""
+    security = pod.get("securityContext", {})
+    return mode & 0o137 == 0 and mode & 0o040 and security.get("fsGroup") == uid and \
+        security.get("runAsUser") == uid
+
+
+def certificate_problems(data, names):
+    """Problems of a generated store certificate (base64 Secret data): the
+    three keys, the certificate chains to ca.crt for each Service name,
+    the key is the certificate's, the CA is one, and no other key (the
+    CA's) is in the Secret."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        return None
+    if set(data) != {"tls.crt", "tls.key", "ca.crt"}:
+        return [f"keys {sorted(data)}"]
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for key, value in data.items():
+            paths[key] = Path(tmp) / key
+            paths[key].write_bytes(base64.b64decode(value))
+        run = lambda *args: subprocess.run([openssl, *args], capture_output=True, text=True)  # noqa: E731
+        for name in names:
+            verified = run("verify", "-CAfile", str(paths["ca.crt"]), "-verify_hostname", name, str(paths["tls.crt"]))
+            if verified.returncode != 0:
+                problems.append(f"{name}: {(verified.stdout + verified.stderr).strip()}")
+        for wrong in ("localhost", f"{names[0]}.other", "postgres.example"):
+            if run("verify", "-CAfile", str(paths["ca.crt"]), "-verify_hostname", wrong,
+                   str(paths["tls.crt"])).returncode == 0:
+                problems.append(f"the certificate also names {wrong}")
+        sans = run("x509", "-in", str(paths["tls.crt"]), "-noout", "-ext", "subjectAltName").stdout
+        if sorted(re.findall(r"DNS:([^,\s]+)", sans)) != sorted(names):
+            problems.append(f"names {sans.strip()}")
+        key_public = run("pkey", "-in", str(paths["tls.key"]), "-pubout").stdout
+        cert_public = run("x509", "-in", str(paths["tls.crt"]), "-noout", "-pubkey").stdout
+        if not key_public or key_public != cert_public:
+            problems.append("tls.key is not the certificate's key")
+        ca_text = run("x509", "-in", str(paths["ca.crt"]), "-noout", "-text").stdout
+        if "CA:TRUE" not in ca_text:
+            problems.append("ca.crt is not a CA")
+        everything = b"".join(p.read_bytes() for p in paths.values())
+        if everything.count(b"PRIVATE KEY-----") != 2:  # BEGIN and END of tls.key alone
+            problems.append("a private key besides tls.key")
+    return problems
+
+
+def check_store_tls(checks, label, docs, values):
+    """TLS between the services and PostgreSQL and Redis (issue 18, item
+    5): the in-chart stores serve it with a certificate for their Service's
+    names and accept nothing else; every service verifies the server
+    against a CA mounted alone, read-only; an external server's CA is the
+    user's Secret."""
+    want = tls_expectations(values)
+    deployments = by_component(docs, "Deployment")
+    statefulsets = by_component(docs, "StatefulSet")
+    rendered = {d["metadata"]["name"]: d for d in kinds(docs, "Secret")}
+    tls_label = {True: "TLS", False: "no TLS"}
+
+    # The services: DATABASE_URL, REDIS_CA_FILE, the CA files, no key.
+    bad = []
+    for name, deployment in deployments.items():
+        pod = pod_spec(deployment)
+        container = pod["containers"][0]
+        env, files = env_of(container), mounted_secret_files(pod, container)
+        var = env.get("DATABASE_URL", {})
+        if "value" in var:
+            url = var["value"]
+            query = url[url.index("?"):] if "?" in url else ""
+            if query != want["query"]:
+                bad.append(f"{name}: DATABASE_URL query {query!r}, want {want['query']!r}")
+        elif want["query"]:
+            bad.append(f"{name}: DATABASE_URL from a Secret, yet the values ask for {want['query']}")
+        ca = files.get(PG_CA_FILE)
+        got = (ca["secret"], ca["key"]) if ca else None
+        if got != want["pg_ca"] or (ca and not ca["readOnly"]):
+            bad.append(f"{name}: {PG_CA_FILE} from {got}, want {want['pg_ca']}")
+        redis_ca = files.get(REDIS_CA_FILE)
+        got = (redis_ca["secret"], redis_ca["key"]) if redis_ca else None
+        expected = want["redis_ca"] if SERVICES[name]["redis"] else None
+        if got != expected or (redis_ca and not redis_ca["readOnly"]):
+            bad.append(f"{name}: {REDIS_CA_FILE} from {got}, want {expected}")
+        if env.get("REDIS_CA_FILE", {}).get("value") != (REDIS_CA_FILE if expected else None):
+            bad.append(f"{name}: REDIS_CA_FILE {env.get('REDIS_CA_FILE')}")
+    external_urls = not want["pg_in_chart"] and values.get("externalDatabase", {}).get("existingSecret")
+    how = want["query"] or ("the Secret's URLs" if external_urls else "no TLS")
+    checks.check(f"[{label}] the services reach PostgreSQL with {how} and Redis "
+                 f"{'with REDIS_CA_FILE' if want['redis_ca'] else 'without a CA file'}, each CA mounted read-only "
+                 "from its Secret", not bad, bad)
+
+    bad = []
+    ca_secrets = {ca[0]: ca[1] for ca in (want["pg_ca"], want["redis_ca"]) if ca}
+    store_secrets = {f"{chart.RELEASE}-postgresql-tls", f"{chart.RELEASE}-redis-tls"} | set(ca_secrets)
+    for name, deployment in deployments.items():
+        pod = pod_spec(deployment)
+        for container in containers(pod):
+            for path, file in mounted_secret_files(pod, container).items():
+                if file["secret"] in store_secrets and (file["key"] != ca_secrets.get(file["secret"]) or
+                                                        not path.startswith(CA_DIR + "/")):
+                    bad.append(f"{name}: {path} is {file['secret']}/{file['key']}")
+                if file["key"] == "*" or file["key"] == "tls.key" or file["key"].endswith(".key"):
+                    bad.append(f"{name}: {path} is {file['secret']}/{file['key']}")
+            for var in container.get("env", []):
+                ref = secret_ref(var)
+                if ref and ref[0] in store_secrets:
+                    bad.append(f"{name}: env {var['name']} from {ref}")
+    checks.check(f"[{label}] no service pod gets a store's key: of a certificate's Secret only its CA file",
+                 not bad, bad)
+
+    # The in-chart PostgreSQL.
+    postgresql = statefulsets.get("postgresql")
+    if want["pg_in_chart"] and postgresql:
+        pod = pod_spec(postgresql)
+        container = pod["containers"][0]
+        settings = postgres_settings(container.get("args", []))
+        files = mounted_secret_files(pod, container)
+        configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in kinds(docs, "ConfigMap")}
+        problems = []
+        hba_path = settings.get("hba_file", "")
+        mount = mounted_configmap_files(pod, container).get(hba_path.rpartition("/")[0])
+        hba = configmaps.get(mount[0], {}).get(hba_path.rpartition("/")[2]) if mount else None
+        if hba is None:
+            problems.append(f"hba_file {hba_path!r} is no file of a mounted ConfigMap")
+        else:
+            problems += check_pg_hba(hba, want["pg_tls"], values.get("postgresql", {}).get("username", "shop"))
+        if want["pg_tls"]:
+            secret = want["pg_ca"][0]
+            cert, key = files.get(settings.get("ssl_cert_file")), files.get(settings.get("ssl_key_file"))
+            if settings.get("ssl") != "on":
+                problems.append(f"ssl={settings.get('ssl')}")
+            if not cert or (cert["secret"], cert["key"]) != (secret, "tls.crt"):
+                problems.append(f"ssl_cert_file {settings.get('ssl_cert_file')} is not {secret}/tls.crt")
+            if not key or (key["secret"], key["key"]) != (secret, "tls.key"):
+                problems.append(f"ssl_key_file {settings.get('ssl_key_file')} is not {secret}/tls.key")
+            elif not key_file_ok(key["mode"], pod, POSTGRES_UID):
+                problems.append(f"the key file's mode {oct(key['mode'])} or group (fsGroup "
+                                f"{pod.get('securityContext', {}).get('fsGroup')}): PostgreSQL refuses it")
+            annotations = postgresql["spec"]["template"]["metadata"].get("annotations", {})
+            if not re.fullmatch(r"[0-9a-f]{64}", str(annotations.get("checksum/tls"))):
+                problems.append("no checksum/tls: a new certificate would not restart it")
+        elif settings.get("ssl") == "on":
+            problems.append("ssl=on although postgresql.tls.enabled is false")
+        checks.check(f"[{label}] in-chart PostgreSQL, {tls_label[want['pg_tls']]}: "
+                     f"{'ssl=on with the Secret certificate (key 0440, group postgres), ' if want['pg_tls'] else ''}"
+                     "pg_hba admits each role to its own database with a password"
+                     f"{' over TLS only' if want['pg_tls'] else ''}, never the superuser over the network",
+                     not problems, problems)
+
+    # The in-chart Redis.
+    redis = statefulsets.get("redis")
+    if want["redis_in_chart"] and redis:
+        pod = pod_spec(redis)
+        container = pod["containers"][0]
+        args, files = container.get("args", []), mounted_secret_files(pod, container)
+        port = container["ports"][0]["containerPort"]
+        problems = []
+        if want["redis_tls"]:
+            secret = want["redis_ca"][0]
+            if option(args, "--port") != "0" or option(args, "--tls-port") != str(port):
+                problems.append(f"--port {option(args, '--port')} --tls-port {option(args, '--tls-port')}, "
+                                f"want 0 and {port}")
+            for flag, key in (("--tls-cert-file", "tls.crt"), ("--tls-key-file", "tls.key"),
+                              ("--tls-ca-cert-file", "ca.crt")):
+                file = files.get(option(args, flag))
+                if not file or (file["secret"], file["key"]) != (secret, key):
+                    problems.append(f"{flag} {option(args, flag)} is not {secret}/{key}")
+                elif file["mode"] & 0o137:
+                    problems.append(f"{flag}: mode {oct(file['mode'])}")
+            if option(args, "--tls-auth-clients") != "no":
+                problems.append(f"--tls-auth-clients {option(args, '--tls-auth-clients')}")
+            ca_path = option(args, "--tls-ca-cert-file")
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                command = " ".join(container.get(probe, {}).get("exec", {}).get("command", []))
+                if f"redis-cli --tls --cacert {ca_path} " not in command:
+                    problems.append(f"{probe}: {command}")
+            annotations = redis["spec"]["template"]["metadata"].get("annotations", {})
+            if not re.fullmatch(r"[0-9a-f]{64}", str(annotations.get("checksum/tls"))):
+                problems.append("no checksum/tls: a new certificate would not restart it")
+        elif any(a.startswith("--tls") for a in args) or option(args, "--port") == "0":
+            problems.append(f"TLS arguments although redis.tls.enabled is false: {args}")
+        url_ref = secret_ref(env_of(pod_spec(deployments["order-api"])["containers"][0]).get("REDIS_URL"))
+        url = secret_value(docs, *url_ref) if url_ref else None
+        scheme = "rediss" if want["redis_tls"] else "redis"
+        if url_ref and url_ref[0] in rendered and not (url or "").startswith(f"{scheme}://:"):
+            problems.append(f"the generated redis-url is not {scheme}://")
+        detail = ": TLS only (--port 0), the Secret certificate, clients need none, probes verify the CA, " \
+            "rediss://" if want["redis_tls"] else ""
+        checks.check(f"[{label}] in-chart Redis, {tls_label[want['redis_tls']]}{detail}", not problems, problems)
+
+    # The generated certificates.
+    for store, secret in (("postgresql", want["pg_generated"]), ("redis", want["redis_generated"])):
+        name = f"[{label}] the generated {store} certificate: type kubernetes.io/tls, signed by its own CA for " \
+               f"the Service's names only, its key, no CA key; not kept on uninstall"
+        if not secret:
+            if want[f"{'pg' if store == 'postgresql' else 'redis'}_in_chart"]:
+                checks.check(f"[{label}] {store}: no certificate generated (TLS off or brought)",
+                             f"{chart.RELEASE}-{store}-tls" not in rendered)
+            continue
+        doc = rendered.get(secret, {})
+        service = f"{chart.RELEASE}-{store}"
+        names = [service, f"{service}.{chart.NAMESPACE}", f"{service}.{chart.NAMESPACE}.svc",
+                 f"{service}.{chart.NAMESPACE}.svc.cluster.local"]
+        problems = certificate_problems(doc.get("data", {}), names)
+        if problems is None:
+            checks.skip(name, "no openssl")
+            continue
+        if doc.get("type") != "kubernetes.io/tls":
+            problems.append(f"type {doc.get('type')}")
+        if doc.get("metadata", {}).get("annotations", {}).get("helm.sh/resource-policy") == "keep":
+            problems.append("resource-policy keep")
+        checks.check(name, not problems, problems)
+
+
+def check_store_tls_values(checks):
+    """TLS off, brought certificates, an external server without a CA or
+    with another sslmode: the same checks; and what cannot work is refused."""
+    host = chart.load_values([TESTS / "values-external-host.yaml"])
+    no_ca = chart._merge(host, {"externalDatabase": {"caSecret": {"name": ""}}})
+    cases = [
+        ("tls off", {"postgresql": {"tls": {"enabled": False}}, "redis": {"tls": {"enabled": False}}}),
+        ("tls brought", {"postgresql": {"tls": {"existingSecret": "shop-postgresql-cert"}},
+                         "redis": {"tls": {"existingSecret": "shop-redis-cert"}}}),
+        ("external, no CA", no_ca),
+        ("external, verify-ca", chart._merge(host, {"externalDatabase": {"sslmode": "verify-ca"},
+                                                    "externalRedis": {"caSecret": {"name": "redis-ca"}}})),
+    ]
+    for label, values in cases:
+        try:
+            docs = chart.render(values)
+        except helm.HelmError as err:
+            checks.check(f"[{label}] renders", False, err)
+            continue
+        check_store_tls(checks, label, docs, values)
+        check_references(checks, label, docs, brought_secrets(values))
+        check_checksums(checks, label, docs, values)
+    refused = [
+        ("sslmode verify-full without a CA", chart._merge(no_ca, {"externalDatabase": {"sslmode": "verify-full"}})),
+        ("sslmode verify-ca without a CA", chart._merge(no_ca, {"externalDatabase": {"sslmode": "verify-ca"}})),
+        ("sslmode with URLs from existingSecret", chart._merge(chart.load_values([TESTS / "values-external-ha.yaml"]),
+                                                              {"externalDatabase": {"sslmode": "require"}})),
+        ("an unknown sslmode (verify_full)", chart._merge(host, {"externalDatabase": {"sslmode": "verify_full"}})),
+        ("a misspelled caSecret key (caSecret.Key)", chart._merge(host, {"externalRedis": {"caSecret": {"Key": "x"}}})),
+        ("postgresql.tls.enable", {"postgresql": {"tls": {"enable": True}}}),
+    ]
+    accepted = accepted_of(refused)
+    checks.check(f"TLS settings that cannot work are refused ({len(refused)} cases)", not accepted,
+                 f"accepted: {accepted}")
+
+
+def accepted_of(cases):
+    """The names of the (name, values) cases that the chart renders."""
+    accepted = []
+    for name, values in cases:
+        try:
+            chart.render(values)
+            accepted.append(name)
+        except helm.HelmError:
+            pass
+    return accepted
 
 
 def check_rollouts(checks):
@@ -748,7 +1347,8 @@ def check_generated_secrets(checks, docs):
     secrets = {d["metadata"]["name"]: d for d in kinds(docs, "Secret")}
     main = secrets.get("shop-secrets", {}).get("data", {})
     pg = secrets.get("shop-postgresql", {}).get("data", {})
-    kept = all(s["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep" for s in secrets.values())
+    kept = all(s["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep"
+               for name, s in secrets.items() if not name.endswith("-tls"))
     tokens = [base64.b64decode(main.get(key, "")).decode() for key in ("auth-token", "mediator-token")]
     redis = secrets.get("shop-redis", {}).get("data", {})
     passwords = [pg.get(f"{db}-password", "") for db in sorted(DATABASES)] + [pg.get("postgres-password", ""),
@@ -791,7 +1391,8 @@ def check_external(checks, label, docs, values):
         else:
             role = database.get("roles", {}).get(db)
             ok = url.get("value") == (f"postgres://{role or database.get('username')}:$(DATABASE_PASSWORD)@"
-                                      f"{database['host']}:{database.get('port', 5432)}/{database['databases'][db]}") and \
+                                      f"{database['host']}:{database.get('port', 5432)}/{database['databases'][db]}"
+                                      f"{tls_expectations(values)['query']}") and \
                 secret_ref(env.get("DATABASE_PASSWORD")) == \
                 (database["passwordSecret"], f"{db}-password" if role else database.get("passwordKey", "password"))
         if not ok:
@@ -820,14 +1421,12 @@ def check_schema_refusals(checks):
         ("a misspelled selector (networkPolicy.prometheus.podSelectors)",
          {"networkPolicy": {"prometheus": {"podSelectors": {}}}}),
         ("a role for an unknown database (externalDatabase.roles.order)", {"externalDatabase": {"roles": {"order": "x"}}}),
+        ("ingress.rateLimit.rps 0", {"ingress": {"rateLimit": {"rps": 0}}}),
+        ("ingress.rateLimit.burstMultiplier as a string", {"ingress": {"rateLimit": {"burstMultiplier": "5"}}}),
+        ("a misspelled key (ingress.rateLimit.rsp)", {"ingress": {"rateLimit": {"rsp": 5}}}),
+        ("a misspelled key (ingress.tls.enable)", {"ingress": {"tls": {"enable": True}}}),
     ]
-    accepted = []
-    for name, values in cases:
-        try:
-            chart.render(values)
-            accepted.append(name)
-        except helm.HelmError:
-            pass
+    accepted = accepted_of(cases)
     checks.check(f"values.schema.json refuses bad values ({len(cases)} cases)", not accepted,
                  f"accepted: {accepted}")
     try:
@@ -848,10 +1447,10 @@ def check_notes(checks):
 # ---------------------------------------------------------- the gateway
 
 
-def check_gateway_config(checks, routes, body_size):
+def check_gateway_config(checks, routes, body_size, limits):
     """The generated nginx.conf, read back, routes what the ingress routes."""
     ports = {name: spec["port"] for name, spec in SERVICES.items()}
-    conf = chart.nginx_conf(routes, "/tmp/gateway-test", "127.0.0.1:18080", ports, body_size)
+    conf = chart.nginx_conf(routes, "/tmp/gateway-test", "127.0.0.1:18080", ports, body_size, limits)
     proxying = [line for line in conf.splitlines() if "proxy_pass" in line]
     checks.check(f"[gateway] every routed location refuses bodies over {body_size}, with the services' JSON 413",
                  proxying and all(f"client_max_body_size {body_size};" in line for line in proxying) and
@@ -905,8 +1504,9 @@ def request(port, method, path, host="arch.homework", body=None):
         return err.code, err.headers.get("content-type"), err.read()
 
 
-def check_gateway_live(checks, routes, body_size):
-    """Run the generated nginx against stub services and ask it."""
+def check_gateway_live(checks, routes, body_size, limits):
+    """Run the generated nginx against stub services and ask it (with the
+    default limits, which these few requests stay far below)."""
     name = "[gateway] live nginx: public requests reach their services, all else gets a JSON 404"
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
     if not nginx:
@@ -930,7 +1530,7 @@ def check_gateway_live(checks, routes, body_size):
         for _ in range(3):  # the free port may be taken in between: retry
             port = free_port()
             (prefix / "nginx.conf").write_text(chart.nginx_conf(routes, prefix, f"127.0.0.1:{port}", ports,
-                                                                body_size))
+                                                                body_size, limits))
             tested = subprocess.run(command + ["-t", "-q"], capture_output=True, text=True)
             if tested.returncode != 0:
                 checks.check("[gateway] nginx -t accepts the generated config", False, tested.stderr.strip())
@@ -1003,7 +1603,7 @@ def value_sets():
 def main():
     started = time.monotonic()
     checks = Checks()
-    default_routes, default_body_size = set(), None
+    default_routes, default_body_size, default_limits = set(), None, {}
     for label, values in value_sets():
         check_lint(checks, label, values)
         try:
@@ -1017,20 +1617,19 @@ def main():
         check_security(checks, label, docs)
         check_probes_and_resources(checks, label, docs)
         check_service_env(checks, label, docs)
-        brought = {values.get("secrets", {}).get("existingSecret"), values.get("postgresql", {}).get("existingSecret"),
-                   values.get("externalDatabase", {}).get("existingSecret"),
-                   values.get("externalDatabase", {}).get("passwordSecret"),
-                   values.get("externalRedis", {}).get("existingSecret"),
-                   values.get("redis", {}).get("existingSecret")} - {None, ""}
-        check_references(checks, label, docs, brought)
+        check_references(checks, label, docs, brought_secrets(values))
         check_services(checks, label, docs)
         routes = check_ingress(checks, label, docs, values)
+        check_edge(checks, label, docs, values)
+        check_gateway_limits(checks, label, docs)
         check_network_policies(checks, label, docs, values)
         check_redis_secret(checks, label, docs, values)
         check_database_roles(checks, label, docs, values)
         check_checksums(checks, label, docs, values)
+        check_store_tls(checks, label, docs, values)
         if label == "default":
             default_routes, default_body_size = routes, chart.ingress_body_size(docs)
+            default_limits = chart.ingress_limits(docs)
             mediator = by_component(docs, "Deployment").get("mediator", {})
             checks.check("[default] the mediator runs 2 replicas", mediator.get("spec", {}).get("replicas") == 2)
             check_in_chart_stores(checks, docs)
@@ -1039,10 +1638,12 @@ def main():
             check_external(checks, label, docs, values)
     check_schema_refusals(checks)
     check_network_policy_values(checks)
+    check_store_tls_values(checks)
     check_rollouts(checks)
     check_notes(checks)
-    check_gateway_config(checks, default_routes, default_body_size)
-    check_gateway_live(checks, default_routes, default_body_size)
+    check_edge_values(checks)
+    check_gateway_config(checks, default_routes, default_body_size, default_limits)
+    check_gateway_live(checks, default_routes, default_body_size, default_limits)
     print(f"({time.monotonic() - started:.1f}s)")
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0

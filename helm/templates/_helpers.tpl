@@ -38,11 +38,15 @@ Read it with: (include "shop.databases" . | fromYaml).databases
 databases: {{ $dbs | uniq | toJson }}
 {{- end -}}
 
-{{/* The public API (SPEC section 2), the only paths the Ingress routes. */}}
+{{/*
+The public API (SPEC section 2), the only paths the Ingresses route.
+rateLimited: sign-up, login, refresh, logout and verify, which the second
+Ingress routes under ingress.rateLimit (templates/ingress.yaml).
+*/}}
 {{- define "shop.publicRoutes" -}}
 routes:
-  - {path: /api/auth/users, service: auth}
-  - {path: /api/token, service: auth}
+  - {path: /api/auth/users, service: auth, rateLimited: true}
+  - {path: /api/token, service: auth, rateLimited: true}
   - {path: /api/accounts, service: billing}
   - {path: /api/orders, service: order-api}
   - {path: /api/openapi.yaml, service: auth}
@@ -120,6 +124,9 @@ $(DATABASE_PASSWORD), so it never appears in a ConfigMap or the pod spec.
 Each database has a role of its own, so a service can reach its own data
 only: the in-chart PostgreSQL's role is named after the database, an
 external server's is externalDatabase.roles (or the shared username).
+TLS: the query of shop.databaseUrlQuery (_tls.tpl), e.g.
+?sslmode=verify-full&sslrootcert=/etc/shop/tls/postgresql-ca.crt; a URL
+from externalDatabase.existingSecret carries its own.
 */}}
 {{- define "shop.databaseEnv" -}}
 {{- $v := .ctx.Values -}}
@@ -130,8 +137,11 @@ external server's is externalDatabase.roles (or the shared username).
       name: {{ include "shop.postgresSecretName" .ctx }}
       key: {{ .db }}-password
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s-postgresql:5432/%s" .db (include "shop.fullname" .ctx) .db | quote }}
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s-postgresql:5432/%s%s" .db (include "shop.fullname" .ctx) .db (include "shop.databaseUrlQuery" .) | quote }}
 {{- else if $v.externalDatabase.existingSecret }}
+{{- if $v.externalDatabase.sslmode }}
+{{- fail "externalDatabase.sslmode is for URLs the chart builds (externalDatabase.host): with externalDatabase.existingSecret put sslmode (and sslrootcert) in each URL" }}
+{{- end }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -150,13 +160,15 @@ external server's is externalDatabase.roles (or the shared username).
       name: {{ required "postgresql.enabled is false: set externalDatabase.existingSecret, or externalDatabase.host with passwordSecret" $db.passwordSecret }}
       key: {{ ternary (printf "%s-password" .db) $db.passwordKey (not (empty $role)) }}
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:%v/%s" $user (required "postgresql.enabled is false: set externalDatabase.existingSecret or externalDatabase.host" $db.host) $db.port (index $db.databases .db) | quote }}
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:%v/%s%s" $user (required "postgresql.enabled is false: set externalDatabase.existingSecret or externalDatabase.host" $db.host) $db.port (index $db.databases .db) (include "shop.databaseUrlQuery" .) | quote }}
 {{- end }}
 {{- end -}}
 
 {{/*
 REDIS_URL, for order-api and the mediator: always from a Secret, since the
-URL carries Redis's password.
+URL carries Redis's password. REDIS_CA_FILE: the CA that signed the
+server's certificate (rediss://), mounted by shop.caVolume: the in-chart
+Redis's with redis.tls, else externalRedis.caSecret's if given.
 */}}
 {{- define "shop.redisEnv" -}}
 - name: REDIS_URL
@@ -164,6 +176,10 @@ URL carries Redis's password.
     secretKeyRef:
       name: {{ include "shop.redisSecretName" . }}
       key: {{ include "shop.redisSecretKey" . }}
+{{- if ternary .Values.redis.tls.enabled .Values.externalRedis.caSecret.name .Values.redis.enabled }}
+- name: REDIS_CA_FILE
+  value: {{ printf "%s/redis-ca.crt" (include "shop.caDir" .) | quote }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -204,6 +220,7 @@ checksum/redis: {{ include "shop.secretChecksum" (list $v.redis.existingSecret "
 checksum/redis: {{ include "shop.secretChecksum" (list $v.externalRedis.existingSecret "shop.secret.externalRedis" $ctx) }}
 {{- end }}
 {{- end }}
+{{- include "shop.caChecksums" . }}
 {{- end -}}
 
 {{/*

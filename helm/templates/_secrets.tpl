@@ -22,7 +22,7 @@ generated each time.
 {{- toYaml $data }}
 {{- end -}}
 
-{{/* One Secret: (dict "ctx" $ "name" NAME "data" BASE64-DATA "keep" BOOL). */}}
+{{/* One Secret: (dict "ctx" $ "name" NAME "data" BASE64-DATA "keep" BOOL ["type" TYPE]). */}}
 {{- define "shop.secretManifest" -}}
 apiVersion: v1
 kind: Secret
@@ -34,7 +34,7 @@ metadata:
   annotations:
     helm.sh/resource-policy: keep
   {{- end }}
-type: Opaque
+type: {{ .type | default "Opaque" }}
 data:
   {{- range $k := keys .data | sortAlpha }}
   {{ $k }}: {{ index $.data $k | quote }}
@@ -75,13 +75,15 @@ Alphanumeric: they go into the services' DATABASE_URL unescaped.
 
 {{/*
 The in-chart Redis's password, and the URL its clients use. The URL is
-derived from the kept password on every render, so the two never disagree.
+derived from the kept password on every render, so the two never disagree:
+rediss:// (TLS, the host name verified) when redis.tls.enabled.
 */}}
 {{- define "shop.secret.redis" -}}
 {{- $name := include "shop.redisSecretName" . }}
 {{- $fresh := dict "redis-password" (randAlphaNum 32 | b64enc) }}
 {{- $data := include "shop.keptSecretData" (dict "ctx" . "name" $name "fresh" $fresh) | fromYaml }}
-{{- $url := printf "redis://:%s@%s-redis:6379" (index $data "redis-password" | b64dec) (include "shop.fullname" .) }}
+{{- $scheme := ternary "rediss" "redis" .Values.redis.tls.enabled }}
+{{- $url := printf "%s://:%s@%s-redis:6379" $scheme (index $data "redis-password" | b64dec) (include "shop.fullname" .) }}
 {{- $_ := set $data "redis-url" ($url | b64enc) }}
 {{- include "shop.secretManifest" (dict "ctx" . "name" $name "data" $data "keep" true) }}
 {{- end -}}
@@ -90,4 +92,49 @@ derived from the kept password on every render, so the two never disagree.
 {{- define "shop.secret.externalRedis" -}}
 {{- $url := required "redis.enabled is false: set externalRedis.url or externalRedis.existingSecret" .Values.externalRedis.url }}
 {{- include "shop.secretManifest" (dict "ctx" . "name" (include "shop.redisSecretName" .) "data" (dict "redis-url" ($url | b64enc)) "keep" false) }}
+{{- end -}}
+
+
+{{/*
+The certificate of an in-chart store: (dict "ctx" $ "component" "postgresql"
+"name" SECRET). A CA of its own (ECDSA P-256, 10 years) signs a server
+certificate for the names of the store's Service: <fullname>-<component>,
+and with .<namespace>, .<namespace>.svc, .<namespace>.svc.cluster.local.
+Data: tls.crt, tls.key, ca.crt (the shape of cert-manager's Secrets). The
+CA's key is dropped: nothing ever signs with it again, so a leak of this
+Secret cannot mint certificates for other names.
+
+Kept on upgrade: a live Secret holding all three keys wins whole (halves of
+two generations would not match); otherwise a new CA and certificate. To
+renew, delete the Secret and upgrade: the stores and the services roll
+(their checksums change) onto the new pair. Unlike the passwords it is not
+left behind on uninstall: nothing on a kept volume depends on it.
+*/}}
+{{- define "shop.storeTlsData" -}}
+{{- $live := (lookup "v1" "Secret" .ctx.Release.Namespace .name).data | default dict }}
+{{- if and (index $live "tls.crt") (index $live "tls.key") (index $live "ca.crt") }}
+{{- toYaml (pick $live "tls.crt" "tls.key" "ca.crt") }}
+{{- else }}
+{{- $service := printf "%s-%s" (include "shop.fullname" .ctx) .component }}
+{{- $ns := .ctx.Release.Namespace }}
+{{- $names := list $service (printf "%s.%s" $service $ns) (printf "%s.%s.svc" $service $ns)
+      (printf "%s.%s.svc.cluster.local" $service $ns) }}
+{{- $ca := genCAWithKey (printf "%s-ca" $service) 3650 (genPrivateKey "ecdsa") }}
+{{- $cert := genSignedCertWithKey $service nil $names 3650 $ca (genPrivateKey "ecdsa") }}
+{{- toYaml (dict "ca.crt" ($ca.Cert | b64enc) "tls.crt" ($cert.Cert | b64enc) "tls.key" ($cert.Key | b64enc)) }}
+{{- end }}
+{{- end -}}
+
+{{/* The in-chart PostgreSQL's certificate (postgresql.tls). */}}
+{{- define "shop.secret.postgresqlTls" -}}
+{{- $name := include "shop.postgresTlsSecretName" . }}
+{{- $data := include "shop.storeTlsData" (dict "ctx" . "component" "postgresql" "name" $name) | fromYaml }}
+{{- include "shop.secretManifest" (dict "ctx" . "name" $name "data" $data "keep" false "type" "kubernetes.io/tls") }}
+{{- end -}}
+
+{{/* The in-chart Redis's certificate (redis.tls). */}}
+{{- define "shop.secret.redisTls" -}}
+{{- $name := include "shop.redisTlsSecretName" . }}
+{{- $data := include "shop.storeTlsData" (dict "ctx" . "component" "redis" "name" $name) | fromYaml }}
+{{- include "shop.secretManifest" (dict "ctx" . "name" $name "data" $data "keep" false "type" "kubernetes.io/tls") }}
 {{- end -}}

@@ -85,7 +85,9 @@ stack_env_for() {
   # most of them: one runtime worker each measured ~15% more sagas/s on
   # two cores than one worker per core per service (scripts/bench).
   echo "TOKIO_WORKER_THREADS=${TOKIO_WORKER_THREADS:-1}"
-  local tls_query="" redis_url=$REDIS_URL
+  # Plain by default: the server offers TLS, and libpq's default (prefer)
+  # would take it unverified.
+  local tls_query="?sslmode=disable" redis_url=$REDIS_URL
   if [ "$STACK_TLS" = 1 ]; then
     tls_query="?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
     redis_url="rediss://127.0.0.1:$REDIS_TLS_PORT"
@@ -99,6 +101,8 @@ stack_env_for() {
     auth)
       echo "DATABASE_URL=$PG_URL/auth$tls_query"
       echo "JWT_PRIVATE_KEY_FILE=$KEYS_DIR/jwt_private.pem"
+      echo "ADMIN_USERNAME=admin"
+      echo "ADMIN_PASSWORD_FILE=$STACK_DIR/admin-password"
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem"
       echo "BILLING_URL=http://127.0.0.1:$BILLING_PORT" ;;
     billing)

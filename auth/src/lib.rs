@@ -3,6 +3,7 @@
 //! the account, so a billing outage leaves no user behind.
 #![forbid(unsafe_code)]
 
+mod admins;
 mod credentials;
 mod refresh_tokens;
 mod routes;
@@ -18,6 +19,7 @@ use common::http::Server;
 use common::jwt::{TokenIssuer, TokenVerifier};
 use deadpool_postgres::Pool;
 
+pub use admins::{command as admin_command, AdminAccount};
 pub use settings::Settings;
 pub use throttle::Limits as LoginLimits;
 
@@ -47,7 +49,10 @@ pub async fn build(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
     let (listen, database) = (settings.listen.clone(), settings.database.clone());
-    let routes = |pool| async move {
+    let routes = |pool: Pool| async move {
+        if let Some(account) = &settings.admin {
+            admins::keep(&pool, account, settings.bcrypt_cost).await?;
+        }
         let dummy_hash =
             credentials::hash("not a real password".into(), settings.bcrypt_cost).await?;
         let context = Arc::new(Context {

@@ -2,6 +2,10 @@ use auth::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("admin") {
+        return auth::admin_command(&args[1..]).await;
+    }
     common::telemetry::init("auth");
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();

@@ -33,6 +33,9 @@ pub struct Settings {
     /// window: `LOGIN_FAILURES_PER_USERNAME` (default 10),
     /// `LOGIN_FAILURES_PER_ADDRESS` (default 100), `LOGIN_WINDOW_SECS` (60).
     pub login_limits: crate::LoginLimits,
+    /// The administrator kept at start: `ADMIN_USERNAME` and
+    /// `ADMIN_PASSWORD_FILE` (both or neither; see `admins`).
+    pub admin: Option<crate::AdminAccount>,
 }
 
 impl Settings {
@@ -57,6 +60,7 @@ impl Settings {
                 per_address: config::parsed("LOGIN_FAILURES_PER_ADDRESS", 100)?,
                 window: Duration::from_secs(config::parsed("LOGIN_WINDOW_SECS", 60)?),
             },
+            admin: crate::AdminAccount::from_env()?,
         };
         settings.validate()?;
         Ok(settings)

@@ -3,6 +3,7 @@
 //! held across that call.
 
 use common::domain::Username;
+use common::jwt::Role;
 use time::OffsetDateTime;
 use tokio_postgres::GenericClient;
 
@@ -74,16 +75,81 @@ pub async fn remove_pending(db: &impl GenericClient, id: i64) -> Result<(), toki
     .map(|_| ())
 }
 
-/// The active user's id and password hash, `None` if there is no such user.
+/// What login needs of an active user.
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// The active user's credentials, `None` if there is no such user.
 pub async fn credentials(
     db: &impl GenericClient,
     username: &Username,
-) -> Result<Option<(i64, String)>, tokio_postgres::Error> {
+) -> Result<Option<Credentials>, tokio_postgres::Error> {
     let row = db
         .query_opt(
-            "SELECT id, password_hash FROM users WHERE username = $1 AND state = 'active'",
+            "SELECT id, password_hash, role FROM users WHERE username = $1 AND state = 'active'",
             &[username],
         )
         .await?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+    Ok(row.map(|r| Credentials {
+        id: r.get(0),
+        password_hash: r.get(1),
+        role: role_of(r.get(2)),
+    }))
+}
+
+/// The role of the active user `id` now; `None` if there is none.
+pub async fn role(db: &impl GenericClient, id: i64) -> Result<Option<Role>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "SELECT role FROM users WHERE id = $1 AND state = 'active'",
+            &[&id],
+        )
+        .await?;
+    Ok(row.map(|r| role_of(r.get(0))))
+}
+
+/// The table's CHECK admits only the two names; anything else would get
+/// the lesser role.
+fn role_of(name: &str) -> Role {
+    Role::parse(name).unwrap_or(Role::Customer)
+}
+
+/// What `make_admin` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminMade {
+    Created,
+    /// An administrator of that name existed: its password is the new one.
+    PasswordChanged,
+    /// A customer has that name: nothing changed, since promoting them
+    /// would give their orders and wallet to whoever holds the password.
+    NameTakenByCustomer,
+}
+
+/// Makes `username` an active administrator with this password hash.
+pub async fn make_admin(
+    db: &impl GenericClient,
+    username: &Username,
+    email: &str,
+    password_hash: &str,
+) -> Result<AdminMade, tokio_postgres::Error> {
+    // xmax is 0 on a row this statement inserted, not on one it updated.
+    let row = db
+        .query_opt(
+            "INSERT INTO users (username, email, password_hash, state, role)
+             VALUES ($1, $2, $3, 'active', 'admin')
+             ON CONFLICT (username) DO UPDATE
+                 SET password_hash = EXCLUDED.password_hash, state = 'active'
+                 WHERE users.role = 'admin'
+             RETURNING xmax = 0",
+            &[username, &email, &password_hash],
+        )
+        .await?;
+    Ok(match row {
+        Some(row) if row.get::<_, bool>(0) => AdminMade::Created,
+        Some(_) => AdminMade::PasswordChanged,
+        None => AdminMade::NameTakenByCustomer,
+    })
 }

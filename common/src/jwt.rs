@@ -18,6 +18,35 @@ pub enum TokenKind {
     Refresh,
 }
 
+/// What a user may do. A customer reaches their own orders and wallet; an
+/// administrator also the admin API. Only auth grants a role, from its
+/// users table, and sign-up never grants `Admin`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named by auth's users table; `None` for a name it does not know.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "customer" => Some(Role::Customer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
 /// What a token says about its bearer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -30,6 +59,9 @@ pub struct Claims {
     pub exp: u64,
     /// A random id, so two tokens issued in the same second differ.
     pub jti: String,
+    /// Absent from tokens issued before roles existed: a customer's.
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl Claims {
@@ -45,7 +77,13 @@ impl Claims {
             iat: now,
             exp: now + ttl.as_secs(),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
+            role: Role::Customer,
         }
+    }
+
+    /// The same claims, for a bearer of `role`.
+    pub fn with_role(self, role: Role) -> Self {
+        Self { role, ..self }
     }
 
     pub fn username(&self) -> &str {

@@ -4,6 +4,7 @@ use std::time::Duration;
 use auth::Settings;
 use common::config::Listen;
 use common::http::{Caller, Callers};
+use common::jwt::{Role, TokenKind};
 use common::testing::{self, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
 use rust_decimal::Decimal;
@@ -18,6 +19,7 @@ pub struct TestApp {
     pub keys: TestKeys,
     pub client: TestClient,
     pub billing_db: Option<TestDatabase>,
+    callers: Callers,
 }
 
 impl TestApp {
@@ -42,23 +44,7 @@ impl TestApp {
             ("http://127.0.0.1:9".to_owned(), None)
         };
         let auth_db = TestDatabase::create("auth", auth::migrations).await;
-        let mut settings = Settings {
-            listen: Listen::ephemeral(),
-            database: auth_db.settings.clone(),
-            issuer: keys.issuer(),
-            verifier: keys.verifier(),
-            billing_url: billing.clone(),
-            billing_timeout: Duration::from_secs(3),
-            service_token: callers.credential(Caller::Auth).clone(),
-            bcrypt_cost: 4,
-            access_ttl: Duration::from_secs(300),
-            refresh_ttl: Duration::from_secs(3600),
-            login_limits: auth::LoginLimits {
-                per_username: 10,
-                per_address: 100,
-                window: Duration::from_secs(60),
-            },
-        };
+        let mut settings = settings(&keys, &callers, &auth_db, &billing);
         configure(&mut settings);
         settings.validate().expect("test settings are valid");
         let server = auth::build(settings, std::future::pending())
@@ -72,6 +58,7 @@ impl TestApp {
             keys,
             client: TestClient::default(),
             billing_db,
+            callers,
         }
     }
 
@@ -154,6 +141,18 @@ impl TestApp {
             .await
     }
 
+    /// Settings for another auth on this app's database and billing.
+    pub fn settings(&self) -> Settings {
+        settings(&self.keys, &self.callers, &self.auth_db, &self.billing)
+    }
+
+    /// The role an access or refresh answer's access token carries.
+    pub fn role_in(&self, answer: &TestResponse) -> Role {
+        let access = answer.body["access"].as_str().expect("an access token");
+        let claims = self.keys.verifier().verify(access, TokenKind::Access);
+        claims.expect("a valid access token").role
+    }
+
     pub async fn user_count(&self, username: &str) -> i64 {
         let db = self.auth_db.client().await;
         db.query_one(
@@ -163,6 +162,27 @@ impl TestApp {
         .await
         .expect("count")
         .get(0)
+    }
+}
+
+fn settings(keys: &TestKeys, callers: &Callers, auth_db: &TestDatabase, billing: &str) -> Settings {
+    Settings {
+        listen: Listen::ephemeral(),
+        database: auth_db.settings.clone(),
+        issuer: keys.issuer(),
+        verifier: keys.verifier(),
+        billing_url: billing.to_owned(),
+        billing_timeout: Duration::from_secs(3),
+        service_token: callers.credential(Caller::Auth).clone(),
+        bcrypt_cost: 4,
+        access_ttl: Duration::from_secs(300),
+        refresh_ttl: Duration::from_secs(3600),
+        login_limits: auth::LoginLimits {
+            per_username: 10,
+            per_address: 100,
+            window: Duration::from_secs(60),
+        },
+        admin: None,
     }
 }
 

@@ -1,3 +1,4 @@
+mod admins;
 mod helpers;
 mod sessions;
 mod sign_up;

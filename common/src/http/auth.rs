@@ -11,7 +11,7 @@ use warp::{Filter, Rejection};
 
 use super::error::ApiError;
 use crate::config::Secret;
-use crate::jwt::{Claims, TokenKind, TokenVerifier};
+use crate::jwt::{Claims, Role, TokenKind, TokenVerifier};
 
 /// The header that carries the service credential on internal calls.
 pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
@@ -37,6 +37,33 @@ pub fn bearer(
             verifier
                 .verify(token.trim(), TokenKind::Access)
                 .map_err(|_| Rejection::from(ApiError::unauthorized("invalid or expired token")))
+        }
+    })
+}
+
+/// An administrator's verified claims: what `admin` yields, so an admin
+/// handler cannot be written without the check.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Claims);
+
+impl Admin {
+    pub fn name(&self) -> &str {
+        self.0.username()
+    }
+}
+
+/// Requires an administrator's access token: 401 without a valid token,
+/// 403 for anyone else's.
+pub fn admin(
+    verifier: Arc<TokenVerifier>,
+) -> impl Filter<Extract = (Admin,), Error = Rejection> + Clone {
+    bearer(verifier).and_then(|claims: Claims| async move {
+        if claims.role == Role::Admin {
+            Ok(Admin(claims))
+        } else {
+            Err(Rejection::from(ApiError::forbidden(
+                "this is for administrators only",
+            )))
         }
     })
 }

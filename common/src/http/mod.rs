@@ -9,7 +9,9 @@ pub mod json;
 pub mod ops;
 pub mod server;
 
-pub use auth::{bearer, require_owner, service_credential, Caller, Callers, SERVICE_TOKEN_HEADER};
+pub use auth::{
+    admin, bearer, require_owner, service_credential, Admin, Caller, Callers, SERVICE_TOKEN_HEADER,
+};
 pub use error::ApiError;
 pub use idempotency::{idempotency_key, IdempotencyKey};
 pub use json::{json_body, json_reply};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use common::domain::Username;
 use common::http::{client_address, json_body, json_reply, respond, with, ApiError};
+use common::jwt::Role;
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -47,9 +48,9 @@ async fn handle(
         }
         users::credentials(&**conn, &login.username).await?
     };
-    let (id, hash) = match found {
-        Some((id, hash)) => (Some(id), hash),
-        None => (None, context.dummy_hash.clone()),
+    let (id, role, hash) = match found {
+        Some(user) => (Some(user.id), user.role, user.password_hash),
+        None => (None, Role::Customer, context.dummy_hash.clone()),
     };
     let matches = credentials::verify(login.password.into_inner(), hash)
         .await
@@ -59,7 +60,8 @@ async fn handle(
         throttle::record_failure(&**conn, &context.throttle, &login.username, address).await?;
         return Err(ApiError::unauthorized("invalid username or password"));
     };
-    let pair = super::issue_pair(&context, &**conn, login.username.as_str(), id, None).await?;
+    let username = login.username.as_str();
+    let pair = super::issue_pair(&context, &**conn, username, id, role, None).await?;
     if let Err(err) = refresh_tokens::prune(&**conn).await {
         tracing::warn!(error = %err, "pruning expired refresh tokens");
     }

@@ -13,7 +13,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::refresh_tokens::{self, Spent};
-use crate::Context;
+use crate::{users, Context};
 
 #[derive(Deserialize)]
 struct Refresh {
@@ -47,7 +47,11 @@ async fn handle(body: Refresh, context: Arc<Context>) -> Result<Response, ApiErr
         }
         Spent::Invalid => return Err(invalid()),
     };
-    let pair = super::issue_pair(&context, &*tx, &claims.sub, claims.uid, Some(&family)).await?;
+    // Read afresh, so that a demoted administrator's next access token is
+    // a customer's.
+    let role = users::role(&*tx, claims.uid).await?.ok_or_else(invalid)?;
+    let pair =
+        super::issue_pair(&context, &*tx, &claims.sub, claims.uid, role, Some(&family)).await?;
     tx.commit().await?;
     Ok(json_reply(&pair, StatusCode::OK))
 }

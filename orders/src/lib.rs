@@ -10,6 +10,7 @@ pub mod batch;
 mod error;
 mod history;
 mod order;
+pub mod oversight;
 pub mod placing;
 pub mod queue;
 pub mod reasons;

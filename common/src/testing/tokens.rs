@@ -5,7 +5,7 @@ use base64::Engine;
 use std::time::Duration;
 
 use super::TestKeys;
-use crate::jwt::{unix_now, Claims, TokenKind};
+use crate::jwt::{unix_now, Claims, Role, TokenKind};
 
 /// Correctly signed, but expired two minutes ago.
 pub fn expired(keys: &TestKeys, username: &str) -> String {
@@ -54,5 +54,12 @@ pub fn refresh(keys: &TestKeys, username: &str) -> String {
 /// A valid access token.
 pub fn access(keys: &TestKeys, username: &str) -> String {
     let claims = Claims::new(username, 1, TokenKind::Access, Duration::from_secs(600));
+    keys.issuer().sign(&claims).expect("signing")
+}
+
+/// A valid access token of an administrator.
+pub fn admin(keys: &TestKeys, username: &str) -> String {
+    let claims = Claims::new(username, 1, TokenKind::Access, Duration::from_secs(600));
+    let claims = claims.with_role(Role::Admin);
     keys.issuer().sign(&claims).expect("signing")
 }

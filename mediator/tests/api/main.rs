@@ -1,3 +1,4 @@
+mod admin;
 mod concurrency;
 mod faults;
 mod helpers;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use common::testing::unique_name;
+use common::testing::{tokens, unique_name};
 use orders::queue::QueueKeys;
 use orders::RedisSettings;
 use redis::AsyncCommands;
@@ -84,6 +84,25 @@ async fn a_compensation_that_keeps_failing_parks_the_saga_until_an_operator_come
     let still = stack.get(&token, &format!("/api/orders/{id}")).await;
     assert_eq!(still.body["status"], json!("pending"), "{}", still.text);
     assert_eq!(wait_parked(&stack, id).await, reason);
+    // The operator sees it parked, with why.
+    let admin = tokens::admin(&stack.keys, "root");
+    let parked = stack.get(&admin, "/api/admin/sagas?status=parked").await;
+    assert_eq!(parked.status, 200, "{}", parked.text);
+    let sagas = parked.body["sagas"].as_array().expect("sagas");
+    assert_eq!(sagas.len(), 1, "{}", parked.text);
+    assert_eq!(
+        (&sagas[0]["id"], &sagas[0]["state"]),
+        (&json!(id), &json!("parked"))
+    );
+    assert_eq!(sagas[0]["parked_reason"], json!(reason));
+    let stats = stack.get(&admin, "/api/admin/sagas/stats").await;
+    assert_eq!(stats.body["parked"], json!(1), "{}", stats.text);
+    assert_eq!(
+        stats.body["by_state"]["completed"],
+        json!(1),
+        "{}",
+        stats.text
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! order-api's routes.
 
+mod admin;
 mod orders;
 
 use std::sync::Arc;
@@ -14,7 +15,9 @@ pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     orders::post::route(context.clone())
         .or(orders::list::route(context.clone()))
         .unify()
-        .or(orders::get::route(context))
+        .or(orders::get::route(context.clone()))
+        .unify()
+        .or(admin::routes(context))
         .unify()
         .boxed()
 }

@@ -1,0 +1,137 @@
+//! The admin API's reads: only an administrator gets in; every saga is
+//! listed with its state, filtered and paged; stats, one saga's history
+//! and the live workers.
+
+use common::testing::{tokens, unique_name};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, order, Stock, TestStack};
+
+const ADMIN_PATHS: [&str; 4] = [
+    "/api/admin/sagas",
+    "/api/admin/sagas/stats",
+    "/api/admin/sagas/1",
+    "/api/admin/workers",
+];
+
+#[tokio::test]
+async fn the_admin_api_is_401_without_a_token_and_403_to_a_customer() {
+    let stack = TestStack::spawn(Stock::default(), 0).await;
+    let customer = tokens::access(&stack.keys, "cust");
+
+    for path in ADMIN_PATHS {
+        assert_error(&stack.get("not-a-token", path).await, 401);
+        assert_error(&stack.get(&customer, path).await, 403);
+    }
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["sagas"]
+        .as_array()
+        .expect("sagas")
+        .iter()
+        .map(|saga| saga["id"].as_i64().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_administrator_lists_filters_and_pages_every_saga() {
+    let stack = TestStack::spawn(Stock::default(), 1).await;
+    let name = unique_name("shopper");
+    let token = stack.user(&name, 100).await;
+    let done = stack
+        .place_final(&token, &order(json!(10), 1, "09:00"))
+        .await;
+    let refused = stack
+        .place_final(&token, &order(json!(10), 15, "09:00"))
+        .await;
+    let admin = tokens::admin(&stack.keys, "root");
+    let (done_id, refused_id) = (done["id"].as_i64(), refused["id"].as_i64());
+
+    let all = stack
+        .get(&admin, &format!("/api/admin/sagas?username={name}"))
+        .await;
+    let failed = stack
+        .get(
+            &admin,
+            &format!("/api/admin/sagas?username={name}&status=failed"),
+        )
+        .await;
+    let first = stack.get(&admin, "/api/admin/sagas?limit=1").await;
+    let next = first.body["next_before"].as_i64().expect("a next page");
+    let second = stack
+        .get(&admin, &format!("/api/admin/sagas?limit=1&before={next}"))
+        .await;
+
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(ids(&all.body), [refused_id, done_id].map(Option::unwrap));
+    let sagas = &all.body["sagas"];
+    assert_eq!(sagas[0]["state"], json!("failed"));
+    assert_eq!(sagas[0]["reason"], json!("Can not reserve the item"));
+    assert_eq!(sagas[1]["state"], json!("completed"));
+    assert_eq!(sagas[1]["details"], json!({"item": 1, "slot": "09:00"}));
+    assert!(sagas[1]["age_seconds"].as_f64().is_some(), "{}", all.text);
+    assert_eq!(ids(&failed.body), [refused_id.unwrap()]);
+    assert_eq!(ids(&first.body), [refused_id.unwrap()]);
+    assert_eq!(ids(&second.body), [done_id.unwrap()]);
+    let bad = stack.get(&admin, "/api/admin/sagas?status=lost").await;
+    assert_error(&bad, 400);
+    assert_error(&stack.get(&admin, "/api/admin/sagas?limit=1001").await, 400);
+    assert_error(
+        &stack.get(&admin, "/api/admin/sagas?since=yesterday").await,
+        400,
+    );
+}
+
+#[tokio::test]
+async fn stats_one_sagas_history_and_the_workers() {
+    let stack = TestStack::spawn(Stock::default(), 1).await;
+    let token = stack.user(&unique_name("shopper"), 100).await;
+    let refused = stack
+        .place_final(&token, &order(json!(10), 1, "19:00"))
+        .await;
+    let id = refused["id"].as_i64().expect("id");
+    let admin = tokens::admin(&stack.keys, "root");
+
+    let stats = stack.get(&admin, "/api/admin/sagas/stats").await;
+    let one = stack.get(&admin, &format!("/api/admin/sagas/{id}")).await;
+    let workers = stack.get(&admin, "/api/admin/workers").await;
+    let missing = stack.get(&admin, "/api/admin/sagas/999999").await;
+
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    assert_eq!(stats.body["by_state"]["failed"], json!(1), "{}", stats.text);
+    assert_eq!(
+        stats.body["by_state"]["running"],
+        json!(0),
+        "{}",
+        stats.text
+    );
+    assert_eq!(
+        stats.body["by_reason"],
+        json!({"Can not get the delivery slot": 1})
+    );
+    assert_eq!(stats.body["queue_depth"], json!(0));
+    assert_eq!(stats.body["oldest_unfinished_seconds"], Value::Null);
+    assert_eq!(stats.body["workers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert_eq!(one.body["saga"]["state"], json!("failed"));
+    let steps: Vec<_> = one.body["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|s| (s["step"].clone(), s["action"].clone()))
+        .collect();
+    assert_eq!(steps.first(), Some(&(json!("money"), json!("reserve"))));
+    assert_eq!(steps.last(), Some(&(json!("money"), json!("cancel"))));
+    assert_eq!(
+        one.body["worker"],
+        Value::Null,
+        "a finished saga is held by no one"
+    );
+    let listed = workers.body["workers"].as_array().expect("workers");
+    assert_eq!(listed.len(), 1, "{}", workers.text);
+    assert!(listed[0]["age_seconds"]
+        .as_f64()
+        .is_some_and(|age| age < 5.0));
+    assert_error(&missing, 404);
+}

@@ -1,0 +1,44 @@
+//! `GET /api/admin/sagas/{id}`: one saga, the history its runs wrote, and
+//! the worker that holds it now, if one does.
+
+use std::sync::Arc;
+
+use common::http::{admin, json_reply, respond, with, Admin, ApiError};
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::view::SagaView;
+use crate::{store_error, Context};
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "admin" / "sagas" / i64)
+        .and(warp::get())
+        .and(admin(context.verifier.clone()))
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(id: i64, _admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+    let conn = context.pool.get().await?;
+    let (saga, history) = orders::oversight::find(&conn, id)
+        .await
+        .map_err(store_error::answer)?
+        .ok_or_else(|| ApiError::not_found("no such saga"))?;
+    let workers = orders::queue::workers(&mut context.redis.clone(), &context.queue)
+        .await
+        .map_err(super::stats::redis_unavailable)?;
+    let entry = id.to_string();
+    let worker = workers
+        .into_iter()
+        .find(|worker| worker.in_flight.contains(&entry))
+        .map(|worker| worker.id);
+    Ok(json_reply(
+        &json!({"saga": SagaView::from(saga), "history": history, "worker": worker}),
+        StatusCode::OK,
+    ))
+}

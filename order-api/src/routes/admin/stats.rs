@@ -1,0 +1,86 @@
+//! `GET /api/admin/sagas/stats`: counts by state and by reason, the age of
+//! the oldest unfinished saga, the queue's depth and each worker's load.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::http::{admin, json_reply, respond, with, Admin, ApiError};
+use orders::oversight::SagaState;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::view::{seconds_between, WorkerView};
+use crate::{store_error, Context};
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "admin" / "sagas" / "stats")
+        .and(warp::get())
+        .and(admin(context.verifier.clone()))
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(_admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+    let counts = {
+        let conn = context.pool.get().await?;
+        orders::oversight::counts(&conn)
+            .await
+            .map_err(store_error::answer)?
+    };
+    let mut redis = context.redis.clone();
+    let depth = orders::queue::depth(&mut redis, &context.queue)
+        .await
+        .map_err(redis_unavailable)?;
+    let workers = orders::queue::workers(&mut redis, &context.queue)
+        .await
+        .map_err(redis_unavailable)?;
+    let by_state: BTreeMap<&str, i64> = counts
+        .by_state
+        .iter()
+        .map(|(state, n)| (state.as_str(), *n))
+        .collect();
+    let by_reason: BTreeMap<&str, i64> = counts
+        .by_reason
+        .iter()
+        .map(|(reason, n)| (reason.as_str(), *n))
+        .collect();
+    let oldest = counts
+        .oldest_unfinished
+        .map(|at| seconds_between(at, OffsetDateTime::now_utc()));
+    let workers: Vec<_> = workers
+        .into_iter()
+        .map(WorkerView::from)
+        .map(|w| {
+            let last_heartbeat = w.last_heartbeat.format(&Rfc3339).ok();
+            json!({"id": w.id, "last_heartbeat": last_heartbeat, "in_flight": w.in_flight.len()})
+        })
+        .collect();
+    let parked = by_state
+        .get(SagaState::Parked.as_str())
+        .copied()
+        .unwrap_or(0);
+    Ok(json_reply(
+        &json!({
+            "by_state": by_state,
+            "by_reason": by_reason,
+            "oldest_unfinished_seconds": oldest,
+            "queue_depth": depth,
+            "workers": workers,
+            "parked": parked,
+        }),
+        StatusCode::OK,
+    ))
+}
+
+/// Redis did not answer: the counts it holds are unknown for now.
+pub fn redis_unavailable(err: redis::RedisError) -> ApiError {
+    tracing::warn!(error = %err, "redis unavailable for the admin API");
+    ApiError::unavailable("the queue is unavailable, try again later")
+}

@@ -1,0 +1,96 @@
+//! A saga as an operator reads it: the whole order, its state, how long it
+//! has run.
+
+use orders::oversight::{Saga, SagaState};
+use orders::queue::Worker;
+use orders::{Details, Status};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Serialize)]
+pub struct SagaView {
+    pub id: i64,
+    pub username: String,
+    #[serde(serialize_with = "common::money::serialize_decimal")]
+    pub amount: Decimal,
+    pub details: Details,
+    /// What the customer sees.
+    pub status: Status,
+    pub success: Option<bool>,
+    /// Unlike the customer's view, also while compensating.
+    pub reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub state: SagaState,
+    pub parked_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub parked_at: Option<OffsetDateTime>,
+    /// From creation to now, or to the final status.
+    pub age_seconds: f64,
+}
+
+impl From<Saga> for SagaView {
+    fn from(saga: Saga) -> Self {
+        let order = saga.order;
+        let end = if saga.state.is_final() {
+            order.updated_at
+        } else {
+            OffsetDateTime::now_utc()
+        };
+        Self {
+            id: order.id,
+            username: order.username,
+            amount: order.amount,
+            details: order.details,
+            status: order.status,
+            success: match order.status {
+                Status::Pending => None,
+                Status::Completed => Some(true),
+                Status::Failed => Some(false),
+            },
+            reason: order.reason,
+            age_seconds: seconds_between(order.created_at, end),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            state: saga.state,
+            parked_reason: saga.parked_reason,
+            parked_at: saga.parked_at,
+        }
+    }
+}
+
+/// A mediator worker: when it last said it is alive, and what it holds.
+#[derive(Debug, Serialize)]
+pub struct WorkerView {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_heartbeat: OffsetDateTime,
+    pub age_seconds: f64,
+    pub in_flight: Vec<i64>,
+}
+
+impl From<Worker> for WorkerView {
+    fn from(worker: Worker) -> Self {
+        let nanos = i128::from(worker.last_heartbeat_ms) * 1_000_000;
+        let last_heartbeat =
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Self {
+            id: worker.id,
+            age_seconds: seconds_between(last_heartbeat, OffsetDateTime::now_utc()),
+            last_heartbeat,
+            // What is not an order id is buried by its worker, not shown.
+            in_flight: worker
+                .in_flight
+                .iter()
+                .filter_map(|entry| entry.parse().ok())
+                .collect(),
+        }
+    }
+}
+
+pub fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
+    ((to - from).as_seconds_f64() * 1000.0).round().max(0.0) / 1000.0
+}

@@ -1,0 +1,33 @@
+//! `GET /api/admin/workers`: the mediator workers registered on the queue,
+//! their last heartbeat and the orders each holds.
+
+use std::sync::Arc;
+
+use common::http::{admin, json_reply, respond, with, Admin, ApiError};
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::stats::redis_unavailable;
+use super::view::WorkerView;
+use crate::Context;
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "admin" / "workers")
+        .and(warp::get())
+        .and(admin(context.verifier.clone()))
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(_admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+    let workers = orders::queue::workers(&mut context.redis.clone(), &context.queue)
+        .await
+        .map_err(redis_unavailable)?;
+    let workers: Vec<WorkerView> = workers.into_iter().map(WorkerView::from).collect();
+    Ok(json_reply(&json!({"workers": workers}), StatusCode::OK))
+}

@@ -1,0 +1,224 @@
+//! The admin API's statements: every saga of the shop, where each stands,
+//! and the counts an operator reads first. Nothing here changes a row.
+
+use deadpool_postgres::GenericClient;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
+
+use crate::order::columns;
+use crate::{Order, Status, StepRecord, StoreError};
+
+/// Where a saga stands. The customer sees `pending` for the first three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SagaState {
+    /// Pending, and no run has begun failing it: queued or in a worker.
+    Running,
+    /// Pending with a reason: a run decided it fails and is undoing steps.
+    Compensating,
+    /// Stopped until an operator retries it.
+    Parked,
+    Completed,
+    Failed,
+}
+
+/// The state of a row, in SQL, from the same columns as `SagaState::of`.
+macro_rules! state_sql {
+    () => {
+        "CASE WHEN status <> 'pending' THEN status
+              WHEN parked_at IS NOT NULL THEN 'parked'
+              WHEN reason IS NOT NULL THEN 'compensating'
+              ELSE 'running' END"
+    };
+}
+
+impl SagaState {
+    pub const ALL: [SagaState; 5] = [
+        SagaState::Running,
+        SagaState::Compensating,
+        SagaState::Parked,
+        SagaState::Completed,
+        SagaState::Failed,
+    ];
+
+    pub fn of(order: &Order) -> Self {
+        match order.status {
+            Status::Completed => SagaState::Completed,
+            Status::Failed => SagaState::Failed,
+            Status::Pending if order.parked => SagaState::Parked,
+            Status::Pending if order.reason.is_some() => SagaState::Compensating,
+            Status::Pending => SagaState::Running,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SagaState::Running => "running",
+            SagaState::Compensating => "compensating",
+            SagaState::Parked => "parked",
+            SagaState::Completed => "completed",
+            SagaState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == text)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, SagaState::Completed | SagaState::Failed)
+    }
+}
+
+/// One saga: its order and why it is parked, if it is.
+#[derive(Debug, Clone)]
+pub struct Saga {
+    pub order: Order,
+    pub state: SagaState,
+    pub parked_reason: Option<String>,
+    pub parked_at: Option<OffsetDateTime>,
+}
+
+impl Saga {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
+        let order = Order::from_row(row)?;
+        Ok(Self {
+            state: SagaState::of(&order),
+            parked_reason: row.try_get("parked_reason")?,
+            parked_at: row.try_get("parked_at")?,
+            order,
+        })
+    }
+}
+
+/// Which sagas a list selects; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A customer's status (`pending` is the first three states) or a state.
+    pub status: Option<String>,
+    pub username: Option<String>,
+    pub reason: Option<String>,
+    /// Created at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Created before.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl Filter {
+    /// Whether `status` names a customer's status or a saga state.
+    pub fn status_is_known(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_none_or(|s| Status::parse(s).is_some() || SagaState::parse(s).is_some())
+    }
+}
+
+/// The sagas `filter` selects with ids below `before`, newest first, at
+/// most `limit`.
+pub async fn list(
+    db: &impl GenericClient,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Saga>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", parked_reason, parked_at FROM orders
+         WHERE ($1::text IS NULL OR $1 = ",
+        state_sql!(),
+        " OR ($1 = 'pending' AND status = 'pending'))
+           AND ($2::text IS NULL OR username = $2)
+           AND ($3::text IS NULL OR reason = $3)
+           AND ($4::timestamptz IS NULL OR created_at >= $4)
+           AND ($5::timestamptz IS NULL OR created_at < $5)
+           AND ($6::bigint IS NULL OR id < $6)
+         ORDER BY id DESC LIMIT $7"
+    );
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &filter.status,
+        &filter.username,
+        &filter.reason,
+        &filter.since,
+        &filter.until,
+        &before,
+        &limit,
+    ];
+    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+    rows.iter().map(Saga::from_row).collect()
+}
+
+/// Saga `id` with the history its runs wrote; `None` if there is none.
+pub async fn find(
+    db: &impl GenericClient,
+    id: i64,
+) -> Result<Option<(Saga, Vec<StepRecord>)>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", parked_reason, parked_at, history::text FROM orders WHERE id = $1"
+    );
+    let Some(row) = db.query_opt(&db.prepare_cached(sql).await?, &[&id]).await? else {
+        return Ok(None);
+    };
+    let history =
+        serde_json::from_str(row.try_get("history")?).map_err(|err| StoreError::Corrupt {
+            id,
+            detail: format!("history: {err}"),
+        })?;
+    Ok(Some((Saga::from_row(&row)?, history)))
+}
+
+/// What the stats show of the orders table.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    /// Every state, zero included.
+    pub by_state: Vec<(SagaState, i64)>,
+    /// Failed sagas by reason.
+    pub by_reason: Vec<(String, i64)>,
+    /// When the oldest unfinished saga's order was created.
+    pub oldest_unfinished: Option<OffsetDateTime>,
+}
+
+/// Counts by state and by reason, and the oldest unfinished saga.
+pub async fn counts(db: &impl GenericClient) -> Result<Counts, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        state_sql!(),
+        " AS state, reason, count(*), min(created_at) FROM orders GROUP BY 1, 2"
+    );
+    let rows = db.query(&db.prepare_cached(sql).await?, &[]).await?;
+    let mut counts = Counts {
+        by_state: SagaState::ALL.iter().map(|state| (*state, 0)).collect(),
+        ..Counts::default()
+    };
+    for row in rows {
+        let state: &str = row.try_get(0)?;
+        let reason: Option<String> = row.try_get(1)?;
+        let count: i64 = row.try_get(2)?;
+        let oldest: OffsetDateTime = row.try_get(3)?;
+        let Some(state) = SagaState::parse(state) else {
+            return Err(StoreError::Corrupt {
+                id: 0,
+                detail: format!("a saga state {state:?}"),
+            });
+        };
+        if let Some((_, n)) = counts.by_state.iter_mut().find(|(s, _)| *s == state) {
+            *n += count;
+        }
+        if state == SagaState::Failed {
+            counts.by_reason.push((reason.unwrap_or_default(), count));
+        }
+        if !state.is_final() {
+            counts.oldest_unfinished = Some(match counts.oldest_unfinished {
+                Some(known) => known.min(oldest),
+                None => oldest,
+            });
+        }
+    }
+    counts
+        .by_reason
+        .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(counts)
+}

@@ -6,7 +6,8 @@ chart, renders it, validates every manifest against the Kubernetes schemas,
 and checks what the specification demands of it: the ingress routes exactly
 the public API, every container runs as non-root with probes and resources,
 every reference (ConfigMap, Secret, Service) resolves, PostgreSQL and Redis
-serve TLS only and every service verifies them (check_store_tls). Then it
+serve TLS only and every service verifies them (check_store_tls), auth alone
+gets the administrator's name and password file (check_admin). Then it
 proves that the local gateway (scripts/gateway) routes exactly what the
 ingress routes: by reading its generated nginx.conf back, and by running that
 nginx against stub services and asking it. One line per check, then `N passed, M failed`.
@@ -56,6 +57,10 @@ SERVICES = {
     "mediator": {"port": 8006, "db": "orders", "tokens": {"MEDIATOR_SERVICE_TOKEN"}, "redis": True, "jwt": set()},
 }
 DATABASES = {"auth", "billing", "orders", "items", "slots"}
+# The one service that keeps the administrator (ADMIN_USERNAME and
+# ADMIN_PASSWORD_FILE), and the key of its password in the admin Secret.
+ADMIN_SERVICE = "auth"
+ADMIN_KEY = "admin-password"
 # Who may open a connection to whom inside the cluster (SPEC section 7,
 # least privilege): the ingress controller reaches the public services,
 # the mediator the saga's participants, auth billing (account creation),
@@ -400,8 +405,9 @@ def check_probes_and_resources(checks, label, docs):
     checks.check(f"[{label}] every container has cpu and memory requests and limits", not bad, bad)
 
 
-def check_service_env(checks, label, docs):
+def check_service_env(checks, label, docs, values):
     """Each service gets what README's Configuration table says it needs."""
+    admin = admin_expectations(values)
     configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in kinds(docs, "ConfigMap")}
     bad = []
     for name, deployment in by_component(docs, "Deployment").items():
@@ -431,8 +437,9 @@ def check_service_env(checks, label, docs):
         for volume in pod_spec(deployment).get("volumes", []):
             if "secret" in volume:
                 mounted |= {item["path"] for item in volume["secret"].get("items", [])}
-        if mounted != spec["jwt"]:
-            problems.append(f"JWT files {sorted(mounted)}")
+        want_files = spec["jwt"] | ({ADMIN_KEY} if admin and name == ADMIN_SERVICE else set())
+        if mounted != want_files:
+            problems.append(f"Secret files {sorted(mounted)}, want {sorted(want_files)}")
         for var in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
             if not config.get(var, "").startswith("/etc/shop/jwt/"):
                 problems.append(var)
@@ -866,6 +873,8 @@ def check_checksums(checks, label, docs, values):
                            if values.get("redis", {}).get("enabled", True) else
                            values.get("externalRedis", {}).get("existingSecret")),
     }
+    admin = admin_expectations(values)
+    brought["checksum/admin"] = admin and not admin["generated"] and admin["secret"]
     tls = tls_expectations(values)
     brought["checksum/postgresql-ca"] = tls["pg_ca"][0] if tls["pg_ca"] and not tls["pg_generated"] else None
     brought["checksum/redis-ca"] = tls["redis_ca"][0] if tls["redis_ca"] and not tls["redis_generated"] else None
@@ -875,7 +884,8 @@ def check_checksums(checks, label, docs, values):
         want = {"checksum/config", "checksum/secrets", "checksum/database"} | \
             ({"checksum/redis"} if SERVICES[name]["redis"] else set()) | \
             ({"checksum/postgresql-ca"} if tls["pg_ca"] else set()) | \
-            ({"checksum/redis-ca"} if SERVICES[name]["redis"] and tls["redis_ca"] else set())
+            ({"checksum/redis-ca"} if SERVICES[name]["redis"] and tls["redis_ca"] else set()) | \
+            ({"checksum/admin"} if admin and name == ADMIN_SERVICE else set())
         got = {k for k in annotations if k.startswith("checksum/")}
         if got != want:
             bad.append(f"{name}: {sorted(got)}")
@@ -886,6 +896,185 @@ def check_checksums(checks, label, docs, values):
                 bad.append(f"{name}: {key} is not the checksum of the brought Secret's name")
     checks.check(f"[{label}] every Deployment's pods carry a checksum of the ConfigMap and of each Secret they read",
                  not bad, bad)
+
+
+# ------------------------------------------------------- the administrator
+
+
+def admin_expectations(values):
+    """The administrator the values ask auth to keep, {username, secret,
+    generated}, or None (admin.username empty: none)."""
+    admin = values.get("admin", {})
+    username = admin.get("username", "admin")
+    if not username:
+        return None
+    brought = admin.get("existingSecret")
+    return {"username": username, "secret": brought or f"{chart.RELEASE}-admin", "generated": not brought}
+
+
+def pod_secrets(pod):
+    """The Secrets a pod's volumes take files from, mounted or not."""
+    names = set()
+    for volume in pod.get("volumes", []):
+        if "secret" in volume:
+            names.add(volume["secret"]["secretName"])
+        names |= {source["secret"]["name"] for source in volume.get("projected", {}).get("sources", [])
+                  if "secret" in source}
+    return names
+
+
+def readable_by_fs_group_only(mode, pod):
+    """A Secret file (owned by root) that the pod's non-root user reads
+    through its fsGroup and nobody else does: 0440, or 0400, which the
+    kubelet widens to 0440 for an fsGroup. Never writable."""
+    return mode in (0o400, 0o440) and pod.get("securityContext", {}).get("fsGroup") not in (None, 0)
+
+
+def check_admin(checks, label, docs, values):
+    """The administrator (issue 16, item 1): auth alone gets ADMIN_USERNAME
+    and ADMIN_PASSWORD_FILE, a read-only file holding the admin Secret's
+    admin-password alone, readable by its non-root user; the Secret is
+    generated (long, kept) or the user's; auth's pods carry its checksum.
+    admin.username empty: none of it."""
+    want = admin_expectations(values)
+    generated = f"{chart.RELEASE}-admin"
+    admin_secrets = {generated} | ({want["secret"]} if want else set())
+    rendered = {d["metadata"]["name"]: d for d in kinds(docs, "Secret")}
+    bad = []
+    for workload in kinds(docs, "Deployment") + kinds(docs, "StatefulSet"):
+        name = workload["metadata"]["labels"].get("app.kubernetes.io/component")
+        pod = pod_spec(workload)
+        expected = bool(want) and workload["kind"] == "Deployment" and name == ADMIN_SERVICE
+        for container in containers(pod):
+            where = f"{name}/{container['name']}"
+            env, files = env_of(container), mounted_secret_files(pod, container)
+            admin_env = sorted(var for var in env if var.startswith("ADMIN_"))
+            admin_files = sorted(path for path, file in files.items()
+                                 if file["secret"] in admin_secrets or file["key"] == ADMIN_KEY)
+            from_secret = sorted(var for var, value in env.items() if (secret_ref(value) or ("",))[0] in admin_secrets)
+            if from_secret:
+                bad.append(f"{where}: {from_secret} from the admin Secret")
+            if not expected:
+                if admin_env or admin_files:
+                    bad.append(f"{where}: {admin_env} {admin_files}")
+                continue
+            if admin_env != ["ADMIN_PASSWORD_FILE", "ADMIN_USERNAME"]:
+                bad.append(f"{where}: {admin_env}")
+            if env.get("ADMIN_USERNAME", {}).get("value") != want["username"]:
+                bad.append(f"{where}: ADMIN_USERNAME {env.get('ADMIN_USERNAME')}, want the value {want['username']!r}")
+            path = env.get("ADMIN_PASSWORD_FILE", {}).get("value")
+            file = files.get(path)
+            if not file or (file["secret"], file["key"]) != (want["secret"], ADMIN_KEY):
+                bad.append(f"{where}: ADMIN_PASSWORD_FILE {path!r} is no mounted file of {want['secret']}/{ADMIN_KEY}")
+            else:
+                if not file["readOnly"]:
+                    bad.append(f"{where}: {path} is mounted writable")
+                if not readable_by_fs_group_only(file["mode"], pod):
+                    bad.append(f"{where}: {path} mode {oct(file['mode'])}, fsGroup "
+                               f"{pod.get('securityContext', {}).get('fsGroup')}")
+            if admin_files != [path]:
+                bad.append(f"{where}: files of the admin Secret {admin_files}, want {path} alone")
+        if not expected and pod_secrets(pod) & admin_secrets:
+            bad.append(f"{name}: a volume of the admin Secret {sorted(pod_secrets(pod) & admin_secrets)}")
+    bad += sorted(f"ConfigMap {cm['metadata']['name']}: {key}" for cm in kinds(docs, "ConfigMap")
+                  for key in cm.get("data", {}) if key.startswith("ADMIN_"))
+    if want:
+        name = (f"[{label}] auth alone gets ADMIN_USERNAME={want['username']} and ADMIN_PASSWORD_FILE, a read-only "
+                f"file (0440, fsGroup) of {want['secret']}/{ADMIN_KEY} alone; no other pod reads that Secret")
+    else:
+        name = f"[{label}] admin.username empty: no ADMIN_* variable, no admin volume in any pod"
+    checks.check(name, not bad, bad)
+
+    problems = []
+    holding = sorted(n for n, d in rendered.items() if ADMIN_KEY in d.get("data", {}))
+    if want and want["generated"]:
+        doc = rendered.get(want["secret"], {})
+        password = secret_value(docs, want["secret"], ADMIN_KEY) or ""
+        if not (24 <= len(password) and len(password.encode()) <= 72 and password.isalnum()):
+            problems.append(f"admin-password of {len(password)} characters")
+        if set(doc.get("data", {})) != {ADMIN_KEY}:
+            problems.append(f"keys {sorted(doc.get('data', {}))}")
+        if doc.get("metadata", {}).get("annotations", {}).get("helm.sh/resource-policy") != "keep":
+            problems.append("no helm.sh/resource-policy: keep")
+        if holding != [want["secret"]]:
+            problems.append(f"Secrets with {ADMIN_KEY}: {holding}")
+        name = (f"[{label}] the administrator's password is generated into {want['secret']}: {ADMIN_KEY} alone, "
+                "24 to 72 letters and digits, resource-policy keep")
+    else:
+        if holding or generated in rendered:
+            problems.append(f"rendered: {holding or [generated]}")
+        name = (f"[{label}] the brought {want['secret']} holds the administrator's password: the chart renders "
+                "no admin Secret" if want else f"[{label}] admin.username empty: no admin Secret")
+    checks.check(name, not problems, problems)
+
+    bad = []
+    for name, deployment in by_component(docs, "Deployment").items():
+        got = deployment["spec"]["template"]["metadata"].get("annotations", {}).get("checksum/admin")
+        if not (want and name == ADMIN_SERVICE):
+            if got is not None:
+                bad.append(f"{name}: checksum/admin")
+        elif not re.fullmatch(r"[0-9a-f]{64}", str(got)):
+            bad.append(f"{name}: checksum/admin {got!r}")
+        elif not want["generated"] and got != hashlib.sha256(want["secret"].encode()).hexdigest():
+            bad.append(f"{name}: checksum/admin is not that of the brought Secret's name")
+    if want:
+        of = "its content" if want["generated"] else "the brought Secret's name"
+        name = f"[{label}] auth's pods carry checksum/admin ({of}), no other pod does"
+    else:
+        name = f"[{label}] admin.username empty: no checksum/admin"
+    checks.check(name, not bad, bad)
+
+
+def check_admin_values(checks):
+    """No administrator, and a brought Secret with the in-chart stores: the
+    same checks; a changed administrator rolls auth and nothing else; the
+    schema refuses what auth would refuse at start."""
+    cases = [("admin off", {"admin": {"username": ""}}),
+             ("admin brought", {"admin": {"username": "a@b+c-d_e.f", "existingSecret": "my-admin"}})]
+    for label, values in cases:
+        try:
+            docs = chart.render(values)
+        except helm.HelmError as err:
+            checks.check(f"[{label}] renders", False, err)
+            continue
+        check_admin(checks, label, docs, values)
+        check_service_env(checks, label, docs, values)
+        check_references(checks, label, docs, brought_secrets(values))
+        check_checksums(checks, label, docs, values)
+
+    base = chart.load_values([TESTS / "values-external-ha.yaml"])
+
+    def templates(override):
+        docs = chart.render(chart._merge(base, override))
+        return {name: d["spec"]["template"] for name, d in by_component(docs, "Deployment").items()}
+
+    first = templates({})
+    rolled = {what: sorted(name for name, template in templates(override).items() if template != first[name])
+              for what, override in (("a renamed admin.existingSecret", {"admin": {"existingSecret": "shop-admin-2"}}),
+                                     ("another admin.username", {"admin": {"username": "root"}}),
+                                     ("admin.username empty", {"admin": {"username": ""}}))}
+    checks.check("a changed administrator (its Secret's name, its username, none) rolls auth's pods and no others",
+                 all(names == [ADMIN_SERVICE] for names in rolled.values()), rolled)
+
+    refused = [
+        ("admin.username with a space (ad min)", {"admin": {"username": "ad min"}}),
+        ("admin.username of 2 characters", {"admin": {"username": "ab"}}),
+        ("admin.username of 151 characters", {"admin": {"username": "a" * 151}}),
+        ("admin.username with a slash", {"admin": {"username": "ops/admin"}}),
+        ("admin.username not ASCII", {"admin": {"username": "adm\u00efn"}}),
+        ("admin.username as a number", {"admin": {"username": 12345}}),
+        ("a misspelled key (admin.existingsecret)", {"admin": {"existingsecret": "x"}}),
+        ("a misspelled key (admin.user)", {"admin": {"user": "root"}}),
+        ("admin.existingSecret that names no Secret (Admin_Password)", {"admin": {"existingSecret": "Admin_Password"}}),
+    ]
+    accepted = accepted_of(refused)
+    checks.check(f"values.schema.json refuses bad admin values ({len(refused)} cases)", not accepted,
+                 f"accepted: {accepted}")
+    fine = [("admin.username of 3 characters", {"admin": {"username": "ops"}}),
+            ("admin.username of 150 characters", {"admin": {"username": "a" * 150}})]
+    accepted = accepted_of(fine)
+    checks.check("values.schema.json accepts any username auth accepts (3 and 150 characters, _ . @ + -)",
+                 len(accepted) == len(fine), f"accepted only: {accepted}")
 
 
 # ------------------------------------------------- TLS to PostgreSQL and Redis
@@ -934,7 +1123,8 @@ def tls_expectations(values):
 
 def brought_secrets(values):
     """The Secrets the values say the user brings."""
-    return {values.get("secrets", {}).get("existingSecret"), values.get("postgresql", {}).get("existingSecret"),
+    return {values.get("secrets", {}).get("existingSecret"), values.get("admin", {}).get("existingSecret"),
+            values.get("postgresql", {}).get("existingSecret"),
             values.get("externalDatabase", {}).get("existingSecret"),
             values.get("externalDatabase", {}).get("passwordSecret"),
             values.get("externalRedis", {}).get("existingSecret"),
@@ -1442,6 +1632,15 @@ def check_notes(checks):
               "--env-var baseUrl=arch.homework", "auth_port=80", "billing_port=80", "order_port=80"]
     missing = [w for w in wanted if w not in text]
     checks.check("NOTES.txt says how to reach it (/etc/hosts) and how to run the newman suite", not missing, missing)
+    wanted = [f"kubectl get secret {chart.RELEASE}-admin -n {chart.NAMESPACE} -o jsonpath='{{.data.admin-password}}' "
+              "| base64 -d", f"kubectl rollout restart deployment {chart.RELEASE}-auth"]
+    missing = [w for w in wanted if w not in text]
+    brought = chart.notes({"admin": {"existingSecret": "my-admin"}})
+    if "kubectl get secret my-admin " not in brought:
+        missing.append("the brought Secret's name")
+    if "admin-password" in chart.notes({"admin": {"username": ""}}):
+        missing.append("(admin.username empty: no password to read)")
+    checks.check("NOTES.txt says how to read the administrator's password and how to rotate it", not missing, missing)
 
 
 # ---------------------------------------------------------- the gateway
@@ -1616,7 +1815,7 @@ def main():
         check_deployments(checks, label, docs, values)
         check_security(checks, label, docs)
         check_probes_and_resources(checks, label, docs)
-        check_service_env(checks, label, docs)
+        check_service_env(checks, label, docs, values)
         check_references(checks, label, docs, brought_secrets(values))
         check_services(checks, label, docs)
         routes = check_ingress(checks, label, docs, values)
@@ -1626,6 +1825,7 @@ def main():
         check_redis_secret(checks, label, docs, values)
         check_database_roles(checks, label, docs, values)
         check_checksums(checks, label, docs, values)
+        check_admin(checks, label, docs, values)
         check_store_tls(checks, label, docs, values)
         if label == "default":
             default_routes, default_body_size = routes, chart.ingress_body_size(docs)
@@ -1640,6 +1840,7 @@ def main():
     check_network_policy_values(checks)
     check_store_tls_values(checks)
     check_rollouts(checks)
+    check_admin_values(checks)
     check_notes(checks)
     check_edge_values(checks)
     check_gateway_config(checks, default_routes, default_body_size, default_limits)

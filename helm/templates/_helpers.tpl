@@ -13,16 +13,18 @@ Services, PodDisruptionBudgets, the Ingress's backend ports):
   callers  the services whose pods may call it inside the cluster (its
            NetworkPolicy); the ingress controller reaches the services the
            public routes name
+  admin    whether it keeps the administrator (ADMIN_USERNAME and the
+           admin Secret's password as ADMIN_PASSWORD_FILE): auth only
 Read it with: (include "shop.services" . | fromYaml).services
 */}}
 {{- define "shop.services" -}}
 services:
-  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], tokens: [auth], redis: false, callers: []}
-  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], tokens: [auth, mediator], redis: false, callers: [auth, mediator]}
-  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], tokens: [], redis: true, callers: []}
-  - {name: items, values: items, port: 8004, db: items, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator]}
-  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator]}
-  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], tokens: [mediator], redis: true, callers: []}
+  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], tokens: [auth], redis: false, callers: [], admin: true}
+  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], tokens: [auth, mediator], redis: false, callers: [auth, mediator], admin: false}
+  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], tokens: [], redis: true, callers: [], admin: false}
+  - {name: items, values: items, port: 8004, db: items, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator], admin: false}
+  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator], admin: false}
+  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], tokens: [mediator], redis: true, callers: [], admin: false}
 {{- end -}}
 
 {{/*
@@ -88,6 +90,15 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "shop.secretName" -}}
 {{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "shop.fullname" .)) -}}
+{{- end -}}
+
+{{- define "shop.adminSecretName" -}}
+{{- .Values.admin.existingSecret | default (printf "%s-admin" (include "shop.fullname" .)) -}}
+{{- end -}}
+
+{{/* Where auth finds the administrator's password: the file admin-password. */}}
+{{- define "shop.adminDir" -}}
+/etc/shop/admin
 {{- end -}}
 
 {{/* Every pod of this release, services and stores. */}}
@@ -219,6 +230,9 @@ checksum/redis: {{ include "shop.secretChecksum" (list $v.redis.existingSecret "
 {{- else }}
 checksum/redis: {{ include "shop.secretChecksum" (list $v.externalRedis.existingSecret "shop.secret.externalRedis" $ctx) }}
 {{- end }}
+{{- end }}
+{{- if and .service.admin $v.admin.username }}
+checksum/admin: {{ include "shop.secretChecksum" (list $v.admin.existingSecret "shop.secret.admin" $ctx) }}
 {{- end }}
 {{- include "shop.caChecksums" . }}
 {{- end -}}

@@ -88,6 +88,19 @@ rediss:// (TLS, the host name verified) when redis.tls.enabled.
 {{- include "shop.secretManifest" (dict "ctx" . "name" $name "data" $data "keep" true) }}
 {{- end -}}
 
+{{/*
+The administrator's password (admin-password), which auth reads at start
+from ADMIN_PASSWORD_FILE: 32 letters and digits (auth takes 8 to 72 bytes).
+Kept like the others, so an upgrade never changes the password under the
+operator's feet; a changed key sets the new password when auth restarts.
+*/}}
+{{- define "shop.secret.admin" -}}
+{{- $name := include "shop.adminSecretName" . }}
+{{- $fresh := dict "admin-password" (randAlphaNum 32 | b64enc) }}
+{{- $data := include "shop.keptSecretData" (dict "ctx" . "name" $name "fresh" $fresh) | fromYaml }}
+{{- include "shop.secretManifest" (dict "ctx" . "name" $name "data" $data "keep" true) }}
+{{- end -}}
+
 {{/* externalRedis.url, kept out of the pod spec like any URL that may hold a password. */}}
 {{- define "shop.secret.externalRedis" -}}
 {{- $url := required "redis.enabled is false: set externalRedis.url or externalRedis.existingSecret" .Values.externalRedis.url }}

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::order::columns;
-use crate::{Order, Status, StepRecord, StoreError};
+use crate::{reasons, Order, Status, StepRecord, StoreError};
 
 /// Where a saga stands. The customer sees `pending` for the first three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,6 +21,19 @@ pub enum SagaState {
     Parked,
     Completed,
     Failed,
+}
+
+/// What `Saga::from_row` reads: the order's columns, why it is parked, and
+/// how many runs it has had (one, and one more per operator's retry).
+macro_rules! saga_columns {
+    () => {
+        concat!(
+            columns!(),
+            ", parked_reason, parked_at,
+             1 + (SELECT count(*) FROM jsonb_array_elements(history) AS entry
+                  WHERE entry->>'step' = 'operator' AND entry->>'action' = 'retry') AS attempts"
+        )
+    };
 }
 
 /// The state of a row, in SQL, from the same columns as `SagaState::of`.
@@ -78,6 +91,8 @@ pub struct Saga {
     pub state: SagaState,
     pub parked_reason: Option<String>,
     pub parked_at: Option<OffsetDateTime>,
+    /// Runs started: the first, and one per operator's retry.
+    pub attempts: i64,
 }
 
 impl Saga {
@@ -87,6 +102,7 @@ impl Saga {
             state: SagaState::of(&order),
             parked_reason: row.try_get("parked_reason")?,
             parked_at: row.try_get("parked_at")?,
+            attempts: row.try_get("attempts")?,
             order,
         })
     }
@@ -124,8 +140,8 @@ pub async fn list(
 ) -> Result<Vec<Saga>, StoreError> {
     let sql = concat!(
         "SELECT ",
-        columns!(),
-        ", parked_reason, parked_at FROM orders
+        saga_columns!(),
+        " FROM orders
          WHERE ($1::text IS NULL OR $1 = ",
         state_sql!(),
         " OR ($1 = 'pending' AND status = 'pending'))
@@ -149,15 +165,43 @@ pub async fn list(
     rows.iter().map(Saga::from_row).collect()
 }
 
-/// Saga `id` with the history its runs wrote; `None` if there is none.
+/// One entry of a saga's history as an operator reads it: a step of a run,
+/// or an operator's action (step `operator`, with the administrator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    #[serde(flatten)]
+    pub record: StepRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+}
+
+impl HistoryEntry {
+    fn operator(action: &str, admin: &str) -> Self {
+        Self {
+            record: StepRecord {
+                step: "operator".into(),
+                action: action.into(),
+                outcome: "done".into(),
+                at: OffsetDateTime::now_utc(),
+            },
+            admin: Some(admin.into()),
+        }
+    }
+
+    pub fn is_retry(&self) -> bool {
+        self.record.step == "operator" && self.record.action == "retry"
+    }
+}
+
+/// Saga `id` with its history; `None` if there is none.
 pub async fn find(
     db: &impl GenericClient,
     id: i64,
-) -> Result<Option<(Saga, Vec<StepRecord>)>, StoreError> {
+) -> Result<Option<(Saga, Vec<HistoryEntry>)>, StoreError> {
     let sql = concat!(
         "SELECT ",
-        columns!(),
-        ", parked_reason, parked_at, history::text FROM orders WHERE id = $1"
+        saga_columns!(),
+        ", history::text FROM orders WHERE id = $1"
     );
     let Some(row) = db.query_opt(&db.prepare_cached(sql).await?, &[&id]).await? else {
         return Ok(None);
@@ -221,4 +265,116 @@ pub async fn counts(db: &impl GenericClient) -> Result<Counts, StoreError> {
         .by_reason
         .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(counts)
+}
+
+/// The columns of a changed row that `Saga::from_row` reads.
+macro_rules! returning {
+    () => {
+        concat!(" RETURNING ", saga_columns!())
+    };
+}
+
+/// What became of an operator's action on one saga.
+#[derive(Debug)]
+pub enum Acted {
+    Done(Saga),
+    /// Not in a state the action applies to: the saga as it is.
+    Refused(Saga),
+    Missing,
+}
+
+/// The saga as it is after an UPDATE that matched nothing: refused, or gone.
+async fn refused(db: &impl GenericClient, id: i64) -> Result<Acted, StoreError> {
+    Ok(match find(db, id).await? {
+        Some((saga, _)) => Acted::Refused(saga),
+        None => Acted::Missing,
+    })
+}
+
+fn entry_json(entry: &HistoryEntry) -> Result<String, StoreError> {
+    serde_json::to_string(&[entry]).map_err(StoreError::History)
+}
+
+const RETRY: &str = concat!(
+    "UPDATE orders SET parked_at = NULL, parked_reason = NULL, updated_at = now(),
+         history = history || $2::text::jsonb
+     WHERE id = $1 AND parked_at IS NOT NULL",
+    returning!()
+);
+
+/// Unparks saga `id`, `admin`'s retry noted in its history; the caller
+/// queues it. A run takes it up where it stopped: every step is idempotent
+/// by order id, and a failing saga resumes compensating.
+pub async fn retry(db: &impl GenericClient, id: i64, admin: &str) -> Result<Acted, StoreError> {
+    let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
+    let row = db
+        .query_opt(&db.prepare_cached(RETRY).await?, &[&id, &entry])
+        .await?;
+    match row {
+        Some(row) => Ok(Acted::Done(Saga::from_row(&row)?)),
+        None => refused(db, id).await,
+    }
+}
+
+/// Unparks every parked saga `filter` selects, at most `limit`, oldest
+/// first; their ids, for the caller to queue.
+pub async fn retry_all(
+    db: &impl GenericClient,
+    filter: &Filter,
+    admin: &str,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let sql = concat!(
+        "UPDATE orders SET parked_at = NULL, parked_reason = NULL, updated_at = now(),
+             history = history || $7::text::jsonb
+         WHERE id IN (
+             SELECT id FROM orders
+             WHERE parked_at IS NOT NULL
+               AND ($1::text IS NULL OR $1 = ",
+        state_sql!(),
+        " OR ($1 = 'pending' AND status = 'pending'))
+               AND ($2::text IS NULL OR username = $2)
+               AND ($3::text IS NULL OR reason = $3)
+               AND ($4::timestamptz IS NULL OR created_at >= $4)
+               AND ($5::timestamptz IS NULL OR created_at < $5)
+             ORDER BY id LIMIT $6
+         ) AND parked_at IS NOT NULL
+         RETURNING id"
+    );
+    let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &filter.status,
+        &filter.username,
+        &filter.reason,
+        &filter.since,
+        &filter.until,
+        &limit,
+        &entry,
+    ];
+    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+const CANCEL: &str = concat!(
+    "UPDATE orders SET reason = $3, parked_at = NULL, parked_reason = NULL, updated_at = now(),
+         history = history || $2::text::jsonb
+     WHERE id = $1 AND status = 'pending' AND reason IS NULL",
+    returning!()
+);
+
+/// Marks the unfinished saga `id` failing with `Cancelled by operator`,
+/// `admin`'s cancel noted in its history; the caller queues it. The row
+/// decides, as between two runs: a run that was reserving cannot complete
+/// it any more (a completion needs no reason set), so it compensates. A
+/// saga already failing keeps its reason and is refused.
+pub async fn cancel(db: &impl GenericClient, id: i64, admin: &str) -> Result<Acted, StoreError> {
+    let entry = entry_json(&HistoryEntry::operator("cancel", admin))?;
+    let reason = reasons::CANCELLED_BY_OPERATOR;
+    let row = db
+        .query_opt(&db.prepare_cached(CANCEL).await?, &[&id, &entry, &reason])
+        .await?;
+    match row {
+        Some(row) => Ok(Acted::Done(Saga::from_row(&row)?)),
+        None => refused(db, id).await,
+    }
 }

@@ -109,13 +109,14 @@ pub struct Finish {
 }
 
 const FINISH_ALL: &str = "UPDATE orders
-    SET status = wanted.status, history = wanted.history::jsonb, updated_at = now()
+    SET status = wanted.status, history = orders.history || wanted.history::jsonb, updated_at = now()
     FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted (id, status, history)
     WHERE orders.id = wanted.id AND orders.status NOT IN ('completed', 'failed')
       AND (orders.reason IS NULL) = (wanted.status = 'completed')
     RETURNING orders.id";
 
-/// Moves each pending order to its final status with its run's history;
+/// Moves each pending order to its final status, its run's steps added to
+/// the history (after those of parked runs and operators' actions);
 /// returns the ids it moved. A completion needs no reason set, a failure
 /// needs one (set by `begin_failing`): the same rule the table's CHECKs
 /// hold. So an order that a concurrent run began failing does not

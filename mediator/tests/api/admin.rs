@@ -135,3 +135,76 @@ async fn stats_one_sagas_history_and_the_workers() {
         .is_some_and(|age| age < 5.0));
     assert_error(&missing, 404);
 }
+
+#[tokio::test]
+async fn a_cancelled_saga_is_compensated_and_fails_with_the_operators_reason() {
+    let stack = TestStack::spawn(Stock::default(), 0).await;
+    let name = unique_name("changed_mind");
+    let token = stack.user(&name, 100).await;
+    let placed = stack
+        .place(&token, &order(json!(30), 2, "12:00"), None)
+        .await;
+    let id = placed.body["id"].as_i64().expect("id");
+    let admin = tokens::admin(&stack.keys, "root");
+
+    let by_customer = stack
+        .post(&token, &format!("/api/admin/sagas/{id}/cancel"))
+        .await;
+    let cancelled = stack
+        .post(&admin, &format!("/api/admin/sagas/{id}/cancel"))
+        .await;
+    stack.start_mediator().await;
+    let ended = stack.wait_final(&token, id).await;
+    let again = stack
+        .post(&admin, &format!("/api/admin/sagas/{id}/cancel"))
+        .await;
+    let missing = stack.post(&admin, "/api/admin/sagas/999999/cancel").await;
+
+    assert_error(&by_customer, 403);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.body["saga"]["state"], json!("compensating"));
+    assert_eq!(ended["status"], json!("failed"), "{ended}");
+    assert_eq!(ended["reason"], json!("Cancelled by operator"));
+    assert_eq!(stack.wallet(&name).await, rust_decimal::Decimal::from(100));
+    assert_eq!(stack.stock(2).await, Stock::default().items);
+    assert_eq!(stack.booked("12:00").await, 0);
+    assert_error(&again, 409);
+    assert_error(&missing, 404);
+}
+
+#[tokio::test]
+async fn a_bulk_retry_answers_how_many_it_re_drove() {
+    let stack = TestStack::spawn(Stock::default(), 0).await;
+    let token = stack.user(&unique_name("shopper"), 100).await;
+    let placed = stack
+        .place(&token, &order(json!(5), 3, "13:00"), None)
+        .await;
+    let id = placed.body["id"].as_i64().expect("id");
+    let db = stack.orders_db.client().await;
+    db.execute(
+        "UPDATE orders SET parked_at = now(), parked_reason = 'by the test' WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .expect("parking");
+    let admin = tokens::admin(&stack.keys, "root");
+
+    let bad = stack
+        .post(&admin, "/api/admin/sagas/retry?status=lost")
+        .await;
+    let retried = stack
+        .post(&admin, "/api/admin/sagas/retry?status=parked")
+        .await;
+    let none_left = stack
+        .post(&admin, "/api/admin/sagas/retry?status=parked")
+        .await;
+    stack.start_mediator().await;
+    let ended = stack.wait_final(&token, id).await;
+
+    assert_error(&bad, 400);
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    assert_eq!(retried.body["retried"], json!(1));
+    assert_eq!(retried.body["ids"], json!([id]));
+    assert_eq!(none_left.body["retried"], json!(0));
+    assert_eq!(ended["status"], json!("completed"), "{ended}");
+}

@@ -231,6 +231,19 @@ impl TestStack {
             .await
     }
 
+    /// POST with an empty body.
+    pub async fn post(&self, token: &str, path: &str) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.client
+            .send(
+                Method::POST,
+                &format!("{}{path}", self.orders),
+                &[("authorization", &auth)],
+                None,
+            )
+            .await
+    }
+
     /// Places `body` and waits for the order to be final.
     pub async fn place_final(&self, token: &str, body: &Value) -> Value {
         let placed = self.place(token, body, None).await;

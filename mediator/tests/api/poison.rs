@@ -103,6 +103,43 @@ async fn a_compensation_that_keeps_failing_parks_the_saga_until_an_operator_come
         "{}",
         stats.text
     );
+    // Slots is back: the operator's retry finishes the compensation.
+    let retried = stack
+        .post(&admin, &format!("/api/admin/sagas/{id}/retry"))
+        .await;
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    assert_eq!(retried.body["saga"]["state"], json!("compensating"));
+    assert_eq!(retried.body["saga"]["attempts"], json!(2));
+    let ended = stack.wait_final(&token, id).await;
+    assert_eq!(ended["status"], json!("failed"), "{ended}");
+    assert_eq!(
+        ended["reason"],
+        json!(orders::reasons::unavailable("slots"))
+    );
+    assert_eq!(
+        stack.wallet(&name).await,
+        Decimal::from(99),
+        "20 back, 1 spent"
+    );
+    let again = stack
+        .post(&admin, &format!("/api/admin/sagas/{id}/retry"))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    let seen = stack.get(&admin, &format!("/api/admin/sagas/{id}")).await;
+    let history = seen.body["history"].as_array().expect("history");
+    let retry = history
+        .iter()
+        .find(|entry| entry["step"] == json!("operator"))
+        .expect("the operator's retry in the history");
+    assert_eq!(
+        (&retry["action"], &retry["admin"], &retry["attempt"]),
+        (&json!("retry"), &json!("root"), &json!(2))
+    );
+    let last = history.last().expect("steps after the retry");
+    assert_eq!(
+        (&last["step"], &last["action"], &last["attempt"]),
+        (&json!("money"), &json!("cancel"), &json!(2))
+    );
 }
 
 #[tokio::test]

@@ -52,19 +52,13 @@ async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Re
             ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")).with_field("limit"),
         );
     }
-    let filter = SagaFilter {
-        status: query.status,
-        username: query.username,
-        reason: query.reason,
-        since: query.since,
-        until: query.until,
-    };
-    if !filter.status_is_known() {
-        return Err(ApiError::bad_request(
-            "status must be pending, completed, failed, running, compensating or parked",
-        )
-        .with_field("status"));
-    }
+    let filter = filter_of(
+        query.status,
+        query.username,
+        query.reason,
+        query.since,
+        query.until,
+    )?;
     let conn = context.pool.get().await?;
     let sagas = orders::oversight::list(&conn, &filter, query.before, limit)
         .await
@@ -78,4 +72,28 @@ async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Re
         &json!({"sagas": sagas, "next_before": next_before}),
         StatusCode::OK,
     ))
+}
+
+/// The filters of a list or a bulk action; 400 for a status nobody has.
+pub fn filter_of(
+    status: Option<String>,
+    username: Option<String>,
+    reason: Option<String>,
+    since: Option<OffsetDateTime>,
+    until: Option<OffsetDateTime>,
+) -> Result<SagaFilter, ApiError> {
+    let filter = SagaFilter {
+        status,
+        username,
+        reason,
+        since,
+        until,
+    };
+    if !filter.status_is_known() {
+        return Err(ApiError::bad_request(
+            "status must be pending, completed, failed, running, compensating or parked",
+        )
+        .with_field("status"));
+    }
+    Ok(filter)
 }

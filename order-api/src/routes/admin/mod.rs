@@ -1,8 +1,11 @@
-//! `/api/admin/`: what an operator reads about the sagas. Every route
-//! demands an administrator's token (401 without a valid one, 403 for a
-//! customer's).
+//! `/api/admin/`: what an operator reads about the sagas, and retry and
+//! cancel. Every route demands an administrator's token (401 without a
+//! valid one, 403 for a customer's); every action is logged with the
+//! administrator's name and written into the saga's history.
 
+mod cancel;
 mod list;
+mod retry;
 mod show;
 mod stats;
 mod view;
@@ -23,7 +26,24 @@ pub fn routes(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(show::route(context.clone()))
         .unify()
-        .or(workers::route(context))
+        .or(workers::route(context.clone()))
+        .unify()
+        .or(retry::bulk_route(context.clone()))
+        .unify()
+        .or(retry::route(context.clone()))
+        .unify()
+        .or(cancel::route(context))
         .unify()
         .boxed()
+}
+
+/// Queues sagas an operator re-drove. A push that fails loses nothing:
+/// the sweeper queues a pending order nobody holds within SWEEP_AGE_MS.
+async fn queue_again(context: &Context, ids: &[i64]) {
+    let mut redis = context.redis.clone();
+    for &id in ids {
+        if let Err(err) = orders::queue::push(&mut redis, &context.queue, id).await {
+            tracing::warn!(order_id = id, error = %err, "queueing a re-driven saga failed: the sweeper will");
+        }
+    }
 }

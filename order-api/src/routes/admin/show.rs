@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
-use serde_json::json;
+use serde_json::{json, Value};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -37,6 +37,17 @@ async fn handle(id: i64, _admin: Admin, context: Arc<Context>) -> Result<Respons
         .into_iter()
         .find(|worker| worker.in_flight.contains(&entry))
         .map(|worker| worker.id);
+    // Each entry with the run it belongs to: an operator's retry starts the next.
+    let mut attempt = 1;
+    let history: Vec<Value> = history
+        .into_iter()
+        .map(|entry| {
+            attempt += u32::from(entry.is_retry());
+            let mut entry = serde_json::to_value(entry).unwrap_or(Value::Null);
+            entry["attempt"] = json!(attempt);
+            entry
+        })
+        .collect();
     Ok(json_reply(
         &json!({"saga": SagaView::from(saga), "history": history, "worker": worker}),
         StatusCode::OK,

@@ -28,6 +28,8 @@ pub struct SagaView {
     pub parked_reason: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub parked_at: Option<OffsetDateTime>,
+    /// Runs started: the first, and one per operator's retry.
+    pub attempts: i64,
     /// From creation to now, or to the final status.
     pub age_seconds: f64,
 }
@@ -58,6 +60,7 @@ impl From<Saga> for SagaView {
             state: saga.state,
             parked_reason: saga.parked_reason,
             parked_at: saga.parked_at,
+            attempts: saga.attempts,
         }
     }
 }

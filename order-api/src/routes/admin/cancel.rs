@@ -1,0 +1,62 @@
+//! `POST /api/admin/sagas/{id}/cancel`: the unfinished saga is compensated
+//! and ends `failed` with `Cancelled by operator`; 409 if it has finished or
+//! is already failing for another reason. Safe against a worker running it
+//! at that moment: the order row decides (see `orders::oversight::cancel`).
+
+use std::sync::Arc;
+
+use common::http::{admin, json_reply, respond, with, Admin, ApiError};
+use orders::oversight::Acted;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::view::SagaView;
+use crate::{store_error, Context};
+
+pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "admin" / "sagas" / i64 / "cancel")
+        .and(warp::post())
+        .and(admin(context.verifier.clone()))
+        .and(with(context))
+        .then(handle)
+        .map(respond)
+        .boxed()
+}
+
+async fn handle(id: i64, admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+    let acted = {
+        let conn = context.pool.get().await?;
+        orders::oversight::cancel(&conn, id, admin.name())
+            .await
+            .map_err(store_error::answer)?
+    };
+    let saga = match acted {
+        Acted::Done(saga) => saga,
+        Acted::Refused(saga) if saga.state.is_final() => {
+            return Err(ApiError::conflict(format!(
+                "saga {id} has finished: it is {}",
+                saga.state.as_str()
+            )))
+        }
+        Acted::Refused(saga) => {
+            return Err(ApiError::conflict(format!(
+                "saga {id} is already failing: {}",
+                saga.order.reason.unwrap_or_default()
+            )))
+        }
+        Acted::Missing => return Err(ApiError::not_found("no such saga")),
+    };
+    tracing::info!(
+        admin = admin.name(),
+        order_id = id,
+        "operator cancelled a saga"
+    );
+    super::queue_again(&context, &[id]).await;
+    Ok(json_reply(
+        &json!({"saga": SagaView::from(saga)}),
+        StatusCode::OK,
+    ))
+}

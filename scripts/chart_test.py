@@ -91,13 +91,16 @@ PROMETHEUS_VALUES = {"networkPolicy": {"prometheus": {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}}}
 
-# The public API (SPEC section 2): exactly what the ingress routes, and where.
+# The public API (SPEC section 2) and the operators' (the admin API and its
+# console, SPEC section 7): exactly what the ingress routes, and where.
 PUBLIC = {
     ("/api/auth/users", "Prefix", "auth"),
     ("/api/token", "Prefix", "auth"),
     ("/api/accounts", "Prefix", "billing"),
     ("/api/orders", "Prefix", "order-api"),
     ("/api/openapi.yaml", "Prefix", "auth"),
+    ("/api/admin", "Prefix", "order-api"),
+    ("/console", "Prefix", "order-api"),
 }
 # The routes rate-limited at the edge (sign-up, login, refresh, logout,
 # verify), on an Ingress of their own, and the defaults of ingress.rateLimit.
@@ -122,6 +125,10 @@ PUBLIC_REQUESTS = [
     ("/api/accounts/ann/deposit", "billing"),
     ("/api/orders/", "order-api"),
     ("/api/orders/42", "order-api"),
+    ("/api/admin/sagas", "order-api"),
+    ("/api/admin/sagas/7/retry", "order-api"),
+    ("/console/", "order-api"),
+    ("/console/console.js", "order-api"),
 ]
 # Requests that must never reach a service: the internal API, the
 # operational endpoints, and near misses of the public prefixes.
@@ -140,6 +147,8 @@ INTERNAL_REQUESTS = [
     "/api/tokens",
     "/api/accountsx/ann",
     "/api/ordersx",
+    "/api/adminx",
+    "/consoles",
     "/API/orders/",
     "/items",
     "/slots",

@@ -52,6 +52,8 @@ routes:
   - {path: /api/accounts, service: billing}
   - {path: /api/orders, service: order-api}
   - {path: /api/openapi.yaml, service: auth}
+  - {path: /api/admin, service: order-api}
+  - {path: /console, service: order-api}
 {{- end -}}
 
 {{- define "shop.fullname" -}}

@@ -2,7 +2,7 @@
 //! listed with its state, filtered and paged; stats, one saga's history
 //! and the live workers.
 
-use common::testing::{tokens, unique_name};
+use common::testing::{tokens, unique_name, TestResponse};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, order, Stock, TestStack};
@@ -207,4 +207,35 @@ async fn a_bulk_retry_answers_how_many_it_re_drove() {
     assert_eq!(retried.body["ids"], json!([id]));
     assert_eq!(none_left.body["retried"], json!(0));
     assert_eq!(ended["status"], json!("completed"), "{ended}");
+}
+
+#[tokio::test]
+async fn the_console_is_served_from_the_same_origin_with_a_strict_policy() {
+    let stack = TestStack::spawn(Stock::default(), 0).await;
+
+    let page = stack.get("", "/console/").await;
+    let script = stack.get("", "/console/console.js").await;
+    let bare = stack.get("", "/console").await;
+    let missing = stack.get("", "/console/secrets.txt").await;
+
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("console.js"), "{}", page.text);
+    let header = |response: &TestResponse, name: &str| {
+        response
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header(&page, "content-type").as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    let policy = header(&page, "content-security-policy").expect("a policy");
+    assert!(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    assert_eq!(script.status, 200);
+    assert!(header(&script, "content-type").is_some_and(|t| t.starts_with("text/javascript")));
+    assert_eq!(bare.status, 301);
+    assert_eq!(header(&bare, "location").as_deref(), Some("/console/"));
+    assert_error(&missing, 404);
 }

@@ -1,6 +1,7 @@
 //! order-api's routes.
 
 mod admin;
+mod console;
 mod orders;
 
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .or(orders::get::route(context.clone()))
         .unify()
         .or(admin::routes(context))
+        .unify()
+        .or(console::route())
         .unify()
         .boxed()
 }

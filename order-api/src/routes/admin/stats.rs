@@ -1,11 +1,14 @@
-//! `GET /api/admin/sagas/stats`: counts by state and by reason, the age of
-//! the oldest unfinished saga, the queue's depth and each worker's load.
+//! `GET /api/admin/sagas/stats`: counts by state and by reason (every
+//! unfinished saga; the finished ones created `since`, default a day ago),
+//! the age of the oldest unfinished saga, the queue's depth and each
+//! worker's load.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
 use orders::oversight::SagaState;
+use serde::Deserialize;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -21,16 +24,28 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / "stats")
         .and(warp::get())
         .and(admin(context.verifier.clone()))
+        .and(warp::query::<Query>())
         .and(with(context))
         .then(handle)
         .map(respond)
         .boxed()
 }
 
-async fn handle(_admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Query {
+    /// Finished sagas created from then on are counted (default a day ago).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    since: Option<OffsetDateTime>,
+}
+
+async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Response, ApiError> {
+    let since = query
+        .since
+        .unwrap_or_else(|| OffsetDateTime::now_utc() - time::Duration::DAY);
     let counts = {
         let conn = context.pool.get().await?;
-        orders::oversight::counts(&conn)
+        orders::oversight::counts(&conn, since)
             .await
             .map_err(store_error::answer)?
     };
@@ -74,6 +89,7 @@ async fn handle(_admin: Admin, context: Arc<Context>) -> Result<Response, ApiErr
             "queue_depth": depth,
             "workers": workers,
             "parked": parked,
+            "finished_since": since.format(&Rfc3339).ok(),
         }),
         StatusCode::OK,
     ))

@@ -103,8 +103,9 @@ fn method_label(method: &warp::http::Method) -> &'static str {
 }
 
 /// Every path the services serve, as templates: `{}` stands for one
-/// segment. A path that matches none is `other`.
-const ROUTES: [&str; 15] = [
+/// segment, the first template that matches wins. A path that matches none
+/// is `other`.
+const ROUTES: [&str; 25] = [
     "/api/auth/users/",
     "/api/token/",
     "/api/token/refresh/",
@@ -118,6 +119,16 @@ const ROUTES: [&str; 15] = [
     "/api/orders/",
     "/api/orders/{id}",
     "/internal/reservations/{order_id}",
+    "/internal/settlements",
+    "/api/admin/sagas",
+    "/api/admin/sagas/stats",
+    "/api/admin/sagas/retry",
+    "/api/admin/sagas/{id}",
+    "/api/admin/sagas/{id}/retry",
+    "/api/admin/sagas/{id}/cancel",
+    "/api/admin/workers",
+    "/console/",
+    "/console/{file}",
     "/health",
     "/ready",
 ];
@@ -204,6 +215,16 @@ mod tests {
             route_label("/internal/reservations/7"),
             "/internal/reservations/{order_id}"
         );
+        assert_eq!(
+            route_label("/api/admin/sagas/stats"),
+            "/api/admin/sagas/stats"
+        );
+        assert_eq!(route_label("/api/admin/sagas/9"), "/api/admin/sagas/{id}");
+        assert_eq!(
+            route_label("/api/admin/sagas/9/retry"),
+            "/api/admin/sagas/{id}/retry"
+        );
+        assert_eq!(route_label("/console/console.js"), "/console/{file}");
         assert_eq!(route_label("/api/orders/42/x"), "other");
         assert_eq!(route_label("/wp-admin/../../etc"), "other");
         assert_eq!(route_label("/metrics"), "/metrics");

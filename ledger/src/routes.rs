@@ -1,6 +1,6 @@
 //! The ledger's internal HTTP routes, which billing, items and slots serve.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use deadpool_postgres::Pool;
 use serde_json::json;
@@ -11,7 +11,15 @@ use warp::Filter;
 
 use super::{cancel, reserve, Ledger, LedgerError, Outcome, ReserveRequest};
 use common::http::{json_body, json_reply, service_credential, ApiError, Caller, Callers};
-use common::metrics;
+use common::metrics::{self, IntCounterVec};
+
+static RESERVATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    metrics::counter_vec(
+        "reservations_total",
+        "Reserve and cancel calls answered, by operation and outcome.",
+        &["operation", "outcome"],
+    )
+});
 
 /// The internal routes, guarded by the service credential:
 /// `PUT /internal/reservations/{order_id}` with an `R` body reserves, and
@@ -61,12 +69,7 @@ fn answer<T: Outcome>(
     match result {
         Ok(outcome) => {
             let text = outcome.as_str();
-            metrics::count(
-                "reservations_total",
-                "Reserve and cancel calls by outcome.",
-                &[("operation", operation), ("outcome", text)],
-                1,
-            );
+            RESERVATIONS.with_label_values(&[operation, text]).inc();
             tracing::info!(order_id, operation, outcome = %text, "reservation");
             json_reply(
                 &json!({"order_id": order_id, "outcome": outcome}),

@@ -8,6 +8,7 @@ mod orders_db;
 mod participants;
 mod retry;
 mod saga;
+mod saga_metrics;
 mod settings;
 mod settlements;
 mod upkeep;

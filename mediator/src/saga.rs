@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::orders_db::{DbError, OrdersDb};
 use crate::participants::{Participants, Step};
 use crate::retry::Backoff;
+use crate::saga_metrics;
 use crate::settlements::Settlements;
 
 /// How a run ended.
@@ -101,6 +102,7 @@ impl Saga {
         if order.parked {
             return Ok(Finished::LeftParked);
         }
+        saga_metrics::started();
         let mut history = Vec::new();
         if let Some(reason) = order.reason.clone() {
             tracing::info!(%reason, "resuming a failing saga: compensating every step");
@@ -132,6 +134,7 @@ impl Saga {
             .await?;
         if completed {
             self.settlements.completed(order_id);
+            saga_metrics::finished(None, order.created_at);
             return Ok(Finished::Completed);
         }
         // A concurrent run marked it failing while this one reserved: undo.
@@ -155,7 +158,10 @@ impl Saga {
         let mut backoff = Backoff::new(self.retry_base, self.retry_max);
         let mut maybe_done = false;
         loop {
-            let (outcome, attempt) = match self.participants.reserve(step, order).await {
+            let began = Instant::now();
+            let reserved = self.participants.reserve(step, order).await;
+            saga_metrics::step_call(step, "reserve", began.elapsed().as_secs_f64());
+            let (outcome, attempt) = match reserved {
                 Ok(Reserved::Granted) => ("granted", Attempt::Granted),
                 Ok(Reserved::Refused) => ("refused", Attempt::Refused),
                 Err(err) => {
@@ -163,6 +169,7 @@ impl Saga {
                     let delay = backoff.next_delay();
                     if err.is_transient() && Instant::now() + delay < deadline {
                         tracing::warn!(step = step.name(), error = %err, "reserve failed, retrying");
+                        saga_metrics::step_retried(step);
                         self.sleep(delay).await?;
                         continue;
                     }
@@ -222,8 +229,12 @@ impl Saga {
             status: Status::Failed,
             steps: history,
         };
-        self.retry_unavailable(|| self.orders.finish(finish.clone()))
+        let failed = self
+            .retry_unavailable(|| self.orders.finish(finish.clone()))
             .await?;
+        if failed {
+            saga_metrics::finished(Some(&reason), order.created_at);
+        }
         Ok(Finished::Failed(reason))
     }
 
@@ -234,10 +245,14 @@ impl Saga {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.participants.cancel(step, order_id).await {
+            let began = Instant::now();
+            let cancelled = self.participants.cancel(step, order_id).await;
+            saga_metrics::step_call(step, "cancel", began.elapsed().as_secs_f64());
+            match cancelled {
                 Ok(outcome) => {
                     let outcome = outcome.as_str();
                     tracing::info!(step = step.name(), outcome, "cancel");
+                    saga_metrics::compensated(step);
                     return Ok(Ok(outcome.to_owned()));
                 }
                 Err(err) if !err.is_transient() || attempts >= self.compensation_attempts => {
@@ -250,6 +265,7 @@ impl Saga {
                 }
                 Err(err) => {
                     tracing::warn!(step = step.name(), error = %err, "cancel failed, retrying");
+                    saga_metrics::step_retried(step);
                     self.sleep(backoff.next_delay()).await?;
                 }
             }

@@ -1,12 +1,14 @@
 //! What keeps the queue whole: the heartbeat (and, on the same tick, the
 //! reaping of dead workers' in-flight lists) and the sweeper that queues
-//! pending orders nobody holds.
+//! pending orders nobody holds, and on its tick measures the backlog.
 
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use orders::queue::ConsumerHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::saga_metrics;
 
 /// Heartbeats every `interval` and reaps workers silent for `expiry`,
 /// until `stop`.
@@ -75,5 +77,24 @@ pub async fn sweep(
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "sweep failed"),
         }
+        report_backlog(&pool, &queue).await;
+    }
+}
+
+/// Sets the backlog gauges; a store that does not answer leaves them as
+/// they were, and says so.
+async fn report_backlog(pool: &Pool, queue: &ConsumerHandle) {
+    let backlog = match pool.get().await {
+        Ok(conn) => orders::sagas::backlog(&conn)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(err) => Err(err.into()),
+    };
+    match (backlog, queue.queue_depth().await) {
+        (Ok(backlog), Ok(depth)) => {
+            saga_metrics::backlog(backlog.parked, depth, backlog.oldest_pending_seconds)
+        }
+        (Err(err), _) => tracing::warn!(error = %format!("{err:#}"), "backlog not measured"),
+        (_, Err(err)) => tracing::warn!(error = %err, "queue depth not measured"),
     }
 }

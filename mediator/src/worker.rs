@@ -6,16 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::metrics;
 use orders::queue::{Consumer, ConsumerHandle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::retry::Backoff;
 use crate::saga::{Finished, Saga, SagaError};
+use crate::saga_metrics;
 
 /// How long one BLMOVE waits before the loop looks at the shutdown token.
 const POLL: Duration = Duration::from_secs(1);
@@ -85,7 +84,7 @@ async fn process(
 ) {
     let span = tracing::info_span!("saga", order_id);
     async move {
-        let started = Instant::now();
+        let _running = saga_metrics::InFlight::begin();
         // A store error a retry would repeat parks the saga; only if that
         // cannot be written either does the run end in error.
         let result = match saga.run(order_id).await {
@@ -105,18 +104,7 @@ async fn process(
             Err(SagaError::Interrupted) => "interrupted",
             Err(SagaError::Store(_)) => "error",
         };
-        metrics::count(
-            "sagas_total",
-            "Saga runs by outcome.",
-            &[("outcome", outcome)],
-            1,
-        );
-        metrics::observe(
-            "saga_duration_seconds",
-            "Time from taking an order to its outcome.",
-            &[("outcome", outcome)],
-            started.elapsed().as_secs_f64(),
-        );
+        saga_metrics::run_ended(outcome);
         match result {
             Ok(finished) => {
                 match &finished {

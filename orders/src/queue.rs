@@ -309,6 +309,11 @@ impl ConsumerHandle {
         Ok(removed > 0)
     }
 
+    /// How many jobs wait in the queue.
+    pub async fn queue_depth(&self) -> RedisResult<u64> {
+        depth(&mut self.conn.clone(), &self.keys).await
+    }
+
     /// Tells the others this consumer is alive.
     pub async fn heartbeat(&self) -> RedisResult<()> {
         self.conn

@@ -42,6 +42,30 @@ pub async fn pending_older_than(
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
+/// The shared backlog every worker reports as metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    pub parked: i64,
+    /// Age of the oldest pending order no one parked; 0 when there is none.
+    pub oldest_pending_seconds: f64,
+}
+
+/// Each half through its own partial index (`orders_parked`, `orders_pending`).
+const BACKLOG: &str = "SELECT
+    (SELECT count(*) FROM orders WHERE parked_at IS NOT NULL),
+    (SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8
+     FROM orders WHERE status = 'pending' AND parked_at IS NULL)";
+
+pub async fn backlog(db: &impl GenericClient) -> Result<Backlog, StoreError> {
+    let row = db
+        .query_one(&db.prepare_cached(BACKLOG).await?, &[])
+        .await?;
+    Ok(Backlog {
+        parked: row.try_get(0)?,
+        oldest_pending_seconds: row.try_get(1)?,
+    })
+}
+
 /// What a failing saga found when it asked to compensate.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Failing {

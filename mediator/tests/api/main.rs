@@ -3,6 +3,7 @@ mod concurrency;
 mod faults;
 mod helpers;
 mod idempotency;
+mod metrics;
 mod orders_api;
 mod outcomes;
 mod poison;

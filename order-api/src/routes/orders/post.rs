@@ -2,10 +2,11 @@
 //! queued second; a repeat with the same `Idempotency-Key` returns the
 //! first order and creates nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use common::http::{bearer, idempotency_key, json_body, respond, with, ApiError, IdempotencyKey};
 use common::jwt::Claims;
+use common::metrics::{self, IntCounter};
 use common::money::Amount;
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
@@ -18,6 +19,13 @@ use orders::{Details, Order};
 
 use crate::view::OrderView;
 use crate::{store_error, Context};
+
+static ACCEPTED: LazyLock<IntCounter> = LazyLock::new(|| {
+    metrics::counter(
+        "orders_accepted_total",
+        "Orders accepted and made durable (a repeat of a key is not counted).",
+    )
+});
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +66,7 @@ async fn handle(
     let order = match (inserted, key.as_deref()) {
         (Some(order), _) => {
             // The order is durable now: the answer need not wait for Redis.
+            ACCEPTED.inc();
             tokio::spawn(queue(context.clone(), order.id, order.username.clone()));
             order
         }

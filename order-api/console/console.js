@@ -667,7 +667,7 @@
   /** Colours an outcome by its words; the API's outcome vocabulary is open, so unknown words stay neutral. */
   function outcomeTone(outcome) {
     const text = String(outcome || '').toLowerCase();
-    if (/refus|fail|error|timeout|timed out|unavailable|denied|park/.test(text)) return 'bad';
+    if (/refus|fail|error|timeout|timed out|unavailable|denied|park|stuck/.test(text)) return 'bad';
     if (/grant|\bok\b|done|succe|complet|releas|accept/.test(text)) return 'good';
     return 'neutral';
   }

@@ -7,7 +7,11 @@ and checks what the specification demands of it: the ingress routes exactly
 the public API, every container runs as non-root with probes and resources,
 every reference (ConfigMap, Secret, Service) resolves, PostgreSQL and Redis
 serve TLS only and every service verifies them (check_store_tls), auth alone
-gets the administrator's name and password file (check_admin). Then it
+gets the administrator's name and password file (check_admin), and no
+monitoring object is rendered unless asked for; switched on, the
+ServiceMonitors, the alerts and the Grafana dashboard are checked
+(check_monitoring; the Prometheus operator's kinds against CRD_SCHEMAS,
+the Kubernetes schemas not knowing them). Then it
 proves that the local gateway (scripts/gateway) routes exactly what the
 ingress routes: by reading its generated nginx.conf back, and by running that
 nginx against stub services and asking it. One line per check, then `N passed, M failed`.
@@ -31,10 +35,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import helm_python as helm
+import jsonschema
 import kubernetes_validate
 import yaml
 
 import chart
+from checks import Checks
 
 TESTS = chart.CHART / "tests"
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the
@@ -160,25 +166,6 @@ SMUGGLING_REQUESTS = [
     "/api/accounts/%2e%2e/%2e%2e/internal/reservations/1",
     "/api/token/..%2f..%2finternal/reservations/1",
 ]
-
-
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=None):
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}", flush=True)
-        else:
-            self.failed += 1
-            suffix = f": {detail}" if detail not in (None, "", [], set(), {}) else ""
-            print(f"FAIL {name}{suffix}", flush=True)
-        return ok
-
-    @staticmethod
-    def skip(name, why):
-        print(f"skip {name} ({why})", flush=True)
 
 
 def kinds(docs, kind):
@@ -308,9 +295,19 @@ def check_lint(checks, label, values):
 
 
 def check_kubernetes_schemas(checks, label, docs):
+    """Every manifest against the Kubernetes schemas; the Prometheus
+    operator's kinds, which those schemas do not know, against this test's
+    own (CRD_SCHEMAS)."""
+    custom = sum((d["apiVersion"], d["kind"]) in CRD_SCHEMAS for d in docs)
+    also = f"; {custom} Prometheus operator objects against their CRDs' structure" if custom else ""
     for version in KUBE_VERSIONS:
         invalid = []
         for doc in docs:
+            crd = CRD_SCHEMAS.get((doc["apiVersion"], doc["kind"]))
+            if crd:
+                invalid += [f"{doc['kind']}/{doc['metadata']['name']} {'/'.join(map(str, err.path))}: {err.message}"
+                            for err in crd.iter_errors(doc)]
+                continue
             try:
                 kubernetes_validate.validate(doc, version, strict=True)
             except kubernetes_validate.ValidationError as err:
@@ -318,8 +315,8 @@ def check_kubernetes_schemas(checks, label, docs):
                 invalid.append(f"{doc['kind']}/{doc['metadata']['name']} {path}: {err.message}")
             except kubernetes_validate.SchemaNotFoundError as err:
                 invalid.append(f"{doc['kind']}/{doc['metadata']['name']}: no schema ({err})")
-        checks.check(f"[{label}] {len(docs)} manifests valid against the Kubernetes {version} schemas (strict)",
-                     not invalid, invalid)
+        checks.check(f"[{label}] {len(docs) - custom} manifests valid against the Kubernetes {version} schemas "
+                     f"(strict){also}", not invalid, invalid)
 
 
 def check_labels(checks, label, docs):
@@ -1652,6 +1649,241 @@ def check_notes(checks):
     checks.check("NOTES.txt says how to read the administrator's password and how to rotate it", not missing, missing)
 
 
+# ------------------------------------------------------------- monitoring
+
+# The metrics every service and the mediator expose (README, Monitoring):
+# each panel of the dashboard and each alert must name one of them.
+CONTRACT_METRICS = {
+    "http_requests_total", "http_request_duration_seconds", "orders_accepted_total", "saga_started_total",
+    "saga_finished_total", "saga_duration_seconds", "saga_step_duration_seconds", "saga_step_retries_total",
+    "saga_compensations_total", "saga_in_flight", "saga_parked", "saga_queue_depth", "saga_oldest_pending_seconds",
+}
+# Read by every mediator replica from the shared database and Redis: the
+# same value from each, so never summed.
+SHARED_GAUGES = {"saga_parked", "saga_queue_depth", "saga_oldest_pending_seconds"}
+ALERTS = {"SagasParked", "SagaOldestPendingPastDeadline", "NoMediatorWorker", "QueueDepthGrowing", "HighErrorRate",
+          "HighCompensationRate"}
+MONITORING_KINDS = {"ServiceMonitor", "PrometheusRule"}
+DASHBOARD_FILE = chart.CHART / "dashboards" / "shop.json"
+MONITORING_VALUES = {"monitoring": {
+    "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}, "interval": "15s"},
+    "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"},
+                       "runbookUrl": "https://runbooks.example/shop"},
+    "grafanaDashboard": {"enabled": True, "namespace": "monitoring", "labels": {"team": "shop"},
+                         "annotations": {"grafana_folder": "Shop"}},
+}}
+
+_DURATION = {"type": "string", "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?"
+                                          "(([0-9]+)s)?(([0-9]+)ms)?)$"}
+_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+_METADATA = {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "maxLength": 253},
+    "namespace": {"type": "string"}, "labels": _STRINGS, "annotations": _STRINGS}}
+_SELECTOR = {"type": "object", "additionalProperties": False, "properties": {
+    "matchLabels": _STRINGS, "matchExpressions": {"type": "array", "items": {"type": "object"}}}}
+# The parts of the Prometheus operator's CRDs (monitoring.coreos.com/v1)
+# that the chart renders, closed to anything else: a misspelled field is
+# an error here rather than silently dropped by the API server.
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): jsonschema.Draft7Validator({
+        "type": "object", "additionalProperties": False, "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "ServiceMonitor"},
+            "metadata": _METADATA,
+            "spec": {"type": "object", "additionalProperties": False, "required": ["selector", "endpoints"],
+                     "properties": {
+                         "jobLabel": {"type": "string"},
+                         "selector": _SELECTOR,
+                         "namespaceSelector": {"type": "object", "additionalProperties": False, "properties": {
+                             "any": {"type": "boolean"}, "matchNames": {"type": "array", "items": {"type": "string"}}}},
+                         "endpoints": {"type": "array", "minItems": 1, "items": {
+                             "type": "object", "additionalProperties": False, "properties": {
+                                 "port": {"type": "string"}, "targetPort": {"type": ["string", "integer"]},
+                                 "path": {"type": "string", "pattern": "^/"},
+                                 "scheme": {"enum": ["http", "https"]},
+                                 "interval": _DURATION, "scrapeTimeout": _DURATION,
+                                 "honorLabels": {"type": "boolean"},
+                                 "relabelings": {"type": "array"}, "metricRelabelings": {"type": "array"}}}}}}}}),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): jsonschema.Draft7Validator({
+        "type": "object", "additionalProperties": False, "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "PrometheusRule"},
+            "metadata": _METADATA,
+            "spec": {"type": "object", "additionalProperties": False, "properties": {
+                "groups": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False, "required": ["name", "rules"], "properties": {
+                        "name": {"type": "string", "minLength": 1}, "interval": _DURATION,
+                        "rules": {"type": "array", "items": {
+                            "type": "object", "additionalProperties": False, "required": ["expr"],
+                            "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+                            "properties": {
+                                "alert": {"type": "string"}, "record": {"type": "string"},
+                                "expr": {"type": ["string", "integer"], "minLength": 1},
+                                "for": _DURATION, "labels": _STRINGS, "annotations": _STRINGS}}}}}}}}}}),
+}
+
+
+def metrics_of(expr):
+    """The metric names a PromQL expression mentions (a histogram's
+    _bucket, _sum and _count series under the histogram's name)."""
+    words = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr))
+    return {re.sub(r"_(bucket|sum|count)$", "", w) for w in words} | words
+
+
+def summed_shared_gauges(expr):
+    """The shared gauges an expression sums (they must be max()ed)."""
+    summed = r"\bsum\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(\s*"
+    return sorted(g for g in SHARED_GAUGES if re.search(summed + g + r"\b", expr))
+
+
+def check_monitoring_off(checks, label, docs):
+    """monitoring.* is off by default: the render is what it was."""
+    found = [f"{d['kind']}/{d['metadata']['name']}" for d in docs
+             if d["kind"] in MONITORING_KINDS or "grafana_dashboard" in d["metadata"].get("labels", {})]
+    checks.check(f"[{label}] monitoring off: no ServiceMonitor, PrometheusRule or dashboard ConfigMap", not found, found)
+
+
+def check_monitoring(checks):
+    """monitoring.serviceMonitor, prometheusRule and grafanaDashboard on
+    (issue 17): a ServiceMonitor per service that selects its Service and
+    scrapes its port with the service's name as job, the alerts, and the
+    dashboard as real JSON whose every panel queries a metric of the
+    contract. The rest of the render is unchanged."""
+    label = "monitoring"
+    docs = rendered_and_valid(checks, label, MONITORING_VALUES)
+    if docs is None:
+        return
+    keys = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    default_keys = {(d["kind"], d["metadata"]["name"]) for d in chart.render({})}
+    want_new = {("ServiceMonitor", f"{chart.RELEASE}-{name}") for name in SERVICES} | \
+        {("PrometheusRule", chart.RELEASE), ("ConfigMap", f"{chart.RELEASE}-dashboard")}
+    checks.check(f"[{label}] the default render plus a ServiceMonitor per service, a PrometheusRule and the "
+                 "dashboard's ConfigMap, nothing else", keys == default_keys | want_new and not default_keys & want_new,
+                 {"missing": sorted(default_keys | want_new - keys), "extra": sorted(keys - default_keys - want_new)})
+    values = MONITORING_VALUES["monitoring"]
+
+    # ServiceMonitors: each selects its own Service alone and scrapes its
+    # named port, its job the service's name.
+    services = {d["metadata"]["name"]: d for d in kinds(docs, "Service")}
+    bad = []
+    for monitor in kinds(docs, "ServiceMonitor"):
+        name, spec = monitor["metadata"]["name"], monitor["spec"]
+        selected = [s for s, svc in services.items()
+                    if selector_matches(spec["selector"], svc["metadata"]["labels"])]
+        service = services.get(name)
+        problems = []
+        if selected != [name]:
+            problems.append(f"selects {selected}")
+        if service:
+            ports = {p["name"] for p in service["spec"]["ports"]}
+            endpoints = spec["endpoints"]
+            if len(endpoints) != 1 or endpoints[0].get("port") not in ports or endpoints[0].get("path") != "/metrics":
+                problems.append(f"endpoints {endpoints} (the Service's ports: {sorted(ports)})")
+            elif endpoints[0].get("interval") != values["serviceMonitor"]["interval"]:
+                problems.append(f"interval {endpoints[0].get('interval')}")
+            job = service["metadata"]["labels"].get(spec.get("jobLabel", ""))
+            if job != name.removeprefix(f"{chart.RELEASE}-") or job not in SERVICES:
+                problems.append(f"job {job!r} (jobLabel {spec.get('jobLabel')})")
+        if spec.get("namespaceSelector") != {"matchNames": [chart.NAMESPACE]}:
+            problems.append(f"namespaceSelector {spec.get('namespaceSelector')}")
+        if monitor["metadata"]["labels"].get("release") != "kube-prometheus-stack":
+            problems.append("without monitoring.serviceMonitor.labels")
+        if problems:
+            bad.append(f"{name}: {'; '.join(problems)}")
+    monitored = sorted(m["metadata"]["name"].removeprefix(f"{chart.RELEASE}-") for m in kinds(docs, "ServiceMonitor"))
+    checks.check(f"[{label}] a ServiceMonitor per service: its Service alone, port http, /metrics, job = the "
+                 "service's name, the values' labels and interval", monitored == sorted(SERVICES) and not bad,
+                 bad or monitored)
+
+    # The alerts.
+    rules = kinds(docs, "PrometheusRule")
+    alerts = [r for doc in rules for g in doc["spec"]["groups"] for r in g["rules"] if "alert" in r]
+    names = sorted(r["alert"] for r in alerts)
+    checks.check(f"[{label}] the PrometheusRule's alerts: {', '.join(sorted(ALERTS))}",
+                 names == sorted(ALERTS) and all(d["metadata"]["labels"].get("release") for d in rules), names)
+    bad = []
+    for rule in alerts:
+        problems = [f"no {key}" for key in ("summary", "description", "runbook")
+                    if not rule.get("annotations", {}).get(key)]
+        if not rule.get("labels", {}).get("severity"):
+            problems.append("no severity")
+        if rule.get("annotations", {}).get("runbook_url") != values["prometheusRule"]["runbookUrl"]:
+            problems.append("no runbook_url")
+        if rule["alert"] != "NoMediatorWorker" and not metrics_of(rule["expr"]) & CONTRACT_METRICS:
+            problems.append("no metric of the contract")
+        if summed_shared_gauges(rule["expr"]):
+            problems.append(f"sums {summed_shared_gauges(rule['expr'])}")
+        if problems:
+            bad.append(f"{rule['alert']}: {', '.join(problems)}")
+    checks.check(f"[{label}] every alert: severity, summary, description, runbook (and runbook_url), a metric of "
+                 "the contract, the shared gauges max()ed", not bad, bad)
+    deadline = {}
+    for ms in (30000, 45000):
+        rendered = chart.render(chart.set_value(MONITORING_VALUES, f"config.sagaDeadlineMs={ms}"))
+        deadline[ms] = next((r["expr"] for doc in kinds(rendered, "PrometheusRule") for g in doc["spec"]["groups"]
+                             for r in g["rules"] if r.get("alert") == "SagaOldestPendingPastDeadline"), "")
+    checks.check(f"[{label}] SagaOldestPendingPastDeadline follows config.sagaDeadlineMs (plus the margin)",
+                 all(f"> {ms} / 1000 + 60" in expr for ms, expr in deadline.items()), deadline)
+
+    # The dashboard.
+    maps = [d for d in kinds(docs, "ConfigMap") if d["metadata"]["name"] == f"{chart.RELEASE}-dashboard"]
+    if not checks.check(f"[{label}] the dashboard's ConfigMap", len(maps) == 1, len(maps)):
+        return
+    meta = maps[0]["metadata"]
+    checks.check(f"[{label}] the dashboard's ConfigMap: labelled grafana_dashboard \"1\" and the values' labels, "
+                 "in monitoring.grafanaDashboard.namespace, with its annotations",
+                 meta["labels"].get("grafana_dashboard") == "1" and meta["labels"].get("team") == "shop"
+                 and meta.get("namespace") == "monitoring"
+                 and meta.get("annotations") == values["grafanaDashboard"]["annotations"], meta)
+    try:
+        dash = json.loads(maps[0]["data"]["shop.json"])
+    except (KeyError, ValueError) as err:
+        checks.check(f"[{label}] the dashboard is JSON", False, err)
+        return
+    checks.check(f"[{label}] the dashboard is JSON, helm/dashboards/shop.json as it is",
+                 dash == json.loads(DASHBOARD_FILE.read_text()))
+    templating = dash.get("templating", {}).get("list", [])
+    datasource = [v["name"] for v in templating if v.get("type") == "datasource" and v.get("query") == "prometheus"]
+    shown = [p for p in dash.get("panels", []) if p.get("type") != "row"]
+    shown += [p for row in dash.get("panels", []) if row.get("type") == "row" for p in row.get("panels", [])]
+    bad, mentioned = [], set()
+    for panel in shown:
+        exprs = [t.get("expr", "") for t in panel.get("targets", [])]
+        found = set().union(*(metrics_of(e) & CONTRACT_METRICS for e in exprs)) if exprs else set()
+        mentioned |= found
+        sources = [panel.get("datasource")] + [t.get("datasource") for t in panel.get("targets", [])]
+        problems = []
+        if not found:
+            problems.append("no target queries a metric of the contract")
+        if datasource and any((s or {}).get("uid") != f"${{{datasource[0]}}}" for s in sources):
+            problems.append("a datasource other than the variable")
+        if any(summed_shared_gauges(e) for e in exprs):
+            problems.append("sums a shared gauge")
+        if problems:
+            bad.append(f"{panel.get('title')}: {', '.join(problems)}")
+    checks.check(f"[{label}] the dashboard has a Prometheus datasource variable", len(datasource) == 1, datasource)
+    checks.check(f"[{label}] every one of the dashboard's {len(shown)} panels queries a metric of the contract "
+                 "through the datasource variable", shown and not bad, bad)
+    checks.check(f"[{label}] the dashboard shows every metric of the contract", mentioned == CONTRACT_METRICS,
+                 sorted(CONTRACT_METRICS - mentioned))
+    ids = [p.get("id") for p in shown]
+    checks.check(f"[{label}] the dashboard has a uid and unique panel ids",
+                 bool(dash.get("uid")) and len(set(ids)) == len(ids), ids)
+    cases = [
+        ("a scrape interval that is no duration", {"monitoring": {"serviceMonitor": {"interval": "30 seconds"}}}),
+        ("an error-rate threshold above 1", {"monitoring": {"prometheusRule": {"errorRate": {"threshold": 5}}}}),
+        ("a misspelled key (monitoring.prometheusRule.sagasParked.fore)",
+         {"monitoring": {"prometheusRule": {"sagasParked": {"fore": "5m"}}}}),
+        ("a threshold where none is (sagasParked.threshold)",
+         {"monitoring": {"prometheusRule": {"sagasParked": {"threshold": 1}}}}),
+        ("a label that is no string", {"monitoring": {"grafanaDashboard": {"labels": {"n": 1}}}}),
+    ]
+    accepted = accepted_of(cases)
+    checks.check(f"values.schema.json refuses bad monitoring values ({len(cases)} cases)", not accepted,
+                 f"accepted: {accepted}")
+
+
+
 # ---------------------------------------------------------- the gateway
 
 
@@ -1808,19 +2040,28 @@ def value_sets():
         yield path.stem.removeprefix("values-"), chart.load_values([path])
 
 
+def rendered_and_valid(checks, label, values):
+    """Lints and renders `values`, validates the manifests and their labels;
+    the manifests, or None when the chart does not render."""
+    check_lint(checks, label, values)
+    try:
+        docs = chart.render(values)
+    except helm.HelmError as err:
+        checks.check(f"[{label}] renders", False, err)
+        return None
+    check_kubernetes_schemas(checks, label, docs)
+    check_labels(checks, label, docs)
+    return docs
+
+
 def main():
     started = time.monotonic()
     checks = Checks()
     default_routes, default_body_size, default_limits = set(), None, {}
     for label, values in value_sets():
-        check_lint(checks, label, values)
-        try:
-            docs = chart.render(values)
-        except helm.HelmError as err:
-            checks.check(f"[{label}] renders", False, err)
+        docs = rendered_and_valid(checks, label, values)
+        if docs is None:
             continue
-        check_kubernetes_schemas(checks, label, docs)
-        check_labels(checks, label, docs)
         check_deployments(checks, label, docs, values)
         check_security(checks, label, docs)
         check_probes_and_resources(checks, label, docs)
@@ -1836,6 +2077,7 @@ def main():
         check_checksums(checks, label, docs, values)
         check_admin(checks, label, docs, values)
         check_store_tls(checks, label, docs, values)
+        check_monitoring_off(checks, label, docs)
         if label == "default":
             default_routes, default_body_size = routes, chart.ingress_body_size(docs)
             default_limits = chart.ingress_limits(docs)
@@ -1852,6 +2094,7 @@ def main():
     check_admin_values(checks)
     check_notes(checks)
     check_edge_values(checks)
+    check_monitoring(checks)
     check_gateway_config(checks, default_routes, default_body_size, default_limits)
     check_gateway_live(checks, default_routes, default_body_size, default_limits)
     print(f"({time.monotonic() - started:.1f}s)")

@@ -21,6 +21,8 @@ REDIS_TLS_PORT=${REDIS_TLS_PORT:-56380}
 STACK_TLS=${STACK_TLS:-0}
 # nginx routing the chart's ingress paths to the services (scripts/gateway).
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
+# The local Prometheus (scripts/prometheus), off the system one's 9090.
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9091}
 
 # The services, in start order (`down` stops them backwards): name, the
 # variable that holds its port, the port's default. Adding a service is one

@@ -39,6 +39,7 @@ pub struct Mediator {
 /// Connects to the orders database and Redis, registers a worker and binds
 /// the operational routes.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
+    saga_metrics::init();
     let pool = orders::connect(&settings.database).await?;
     let client = settings.redis.client()?;
     let redis = orders::queue::connect_patiently(&client)

@@ -91,6 +91,16 @@ static OLDEST_PENDING: LazyLock<Gauge> = LazyLock::new(|| {
     )
 });
 
+/// Every step's series at zero from the start, so that a rate over them
+/// reads 0 rather than nothing before the first retry or compensation.
+pub fn init() {
+    for step in Step::ALL {
+        STEP_RETRIES.with_label_values(&[step.name()]);
+        COMPENSATIONS.with_label_values(&[step.name()]);
+    }
+    LazyLock::force(&IN_FLIGHT);
+}
+
 pub fn started() {
     STARTED.inc();
 }

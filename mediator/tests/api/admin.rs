@@ -239,3 +239,55 @@ async fn the_console_is_served_from_the_same_origin_with_a_strict_policy() {
     assert_eq!(header(&bare, "location").as_deref(), Some("/console/"));
     assert_error(&missing, 404);
 }
+
+#[tokio::test]
+async fn a_cancel_while_a_worker_runs_the_saga_wins_over_the_run() {
+    let stack = TestStack::spawn(Stock::default(), 0).await;
+    // Nothing listens where slots should be: the run retries its reserve
+    // (refused before anything was sent, so nothing to undo there) until
+    // the deadline, and the operator cancels meanwhile.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bound");
+    let address = closed.local_addr().expect("address");
+    drop(closed);
+    let mut settings = stack.mediator_settings.clone();
+    settings.slots_url = format!("http://{address}");
+    settings.saga_deadline = std::time::Duration::from_secs(3);
+    let mediator = mediator::build(settings, stack.shutdown.child_token())
+        .await
+        .expect("mediator");
+    tokio::spawn(mediator.run);
+    let name = unique_name("raced");
+    let token = stack.user(&name, 100).await;
+    let placed = stack
+        .place(&token, &order(json!(25), 4, "14:00"), None)
+        .await;
+    let id = placed.body["id"].as_i64().expect("id");
+    let admin = tokens::admin(&stack.keys, "root");
+    let mut held = Value::Null;
+    for _ in 0..100 {
+        held = stack
+            .get(&admin, &format!("/api/admin/sagas/{id}"))
+            .await
+            .body;
+        if held["worker"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(held["worker"].is_string(), "no worker took it: {held}");
+
+    let cancelled = stack
+        .post(&admin, &format!("/api/admin/sagas/{id}/cancel"))
+        .await;
+    let ended = stack.wait_final(&token, id).await;
+
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(ended["status"], json!("failed"), "{ended}");
+    assert_eq!(
+        ended["reason"],
+        json!("Cancelled by operator"),
+        "the operator's reason wins"
+    );
+    assert_eq!(stack.wallet(&name).await, rust_decimal::Decimal::from(100));
+    assert_eq!(stack.stock(4).await, Stock::default().items);
+}

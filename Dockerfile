@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image holds all six services; the chart's Deployments pick the binary
+# One image holds all six services and shopctl; the chart's Deployments pick the binary
 # (command: ["/usr/local/bin/<service>"]). Build from the repository root:
 #   docker build -t shop:0.1.0 .
 # and run one service by naming it: docker run --rm shop:0.1.0 auth
@@ -15,7 +15,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --workspace --bins \
  && mkdir -p /out \
- && for bin in auth billing order-api items slots mediator; do \
+ && for bin in auth billing order-api items slots mediator shopctl; do \
       cp "target/release/$bin" /out/; \
     done
 

@@ -291,3 +291,17 @@ async fn a_cancel_while_a_worker_runs_the_saga_wins_over_the_run() {
     assert_eq!(stack.wallet(&name).await, rust_decimal::Decimal::from(100));
     assert_eq!(stack.stock(4).await, Stock::default().items);
 }
+
+#[tokio::test]
+async fn an_admin_path_with_an_id_too_large_is_404_not_405() {
+    let stack = TestStack::spawn(Stock::default(), 0).await;
+    let admin = tokens::admin(&stack.keys, "root");
+
+    let retry = stack
+        .post(&admin, "/api/admin/sagas/9223372036854775808/retry")
+        .await;
+    let unknown = stack.post(&admin, "/api/nowhere").await;
+
+    assert_error(&retry, 404);
+    assert_error(&unknown, 404);
+}

@@ -18,7 +18,10 @@ const POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 
                       base-uri 'none'; form-action 'self'";
 
 pub fn route() -> BoxedFilter<(Response,)> {
-    warp::get()
+    // The path first: a method filter in front would answer 405 to every
+    // other service path's unmatched POST instead of its 404.
+    warp::path("console")
+        .and(warp::get())
         .and(warp::path::full())
         .and_then(|path: FullPath| async move {
             page(path.as_str()).ok_or_else(warp::reject::not_found)

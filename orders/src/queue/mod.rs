@@ -16,7 +16,6 @@
 //! given that are neither queued nor in flight. Jobs may therefore be
 //! delivered more than once; consumers must be idempotent. Every key shares
 //! the `{name}` hash tag, so the multi-key scripts stay legal on a cluster.
-
 //!
 //! `connection` opens and waits for Redis, `consumer` takes and settles
 //! jobs, `scripts` holds the Lua that must run atomically, and `inspect`

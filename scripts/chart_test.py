@@ -1038,10 +1038,8 @@ def check_admin_values(checks):
     cases = [("admin off", {"admin": {"username": ""}}),
              ("admin brought", {"admin": {"username": "a@b+c-d_e.f", "existingSecret": "my-admin"}})]
     for label, values in cases:
-        try:
-            docs = chart.render(values)
-        except helm.HelmError as err:
-            checks.check(f"[{label}] renders", False, err)
+        docs = rendered(checks, label, values)
+        if docs is None:
             continue
         check_admin(checks, label, docs, values)
         check_service_env(checks, label, docs, values)
@@ -1483,10 +1481,8 @@ def check_store_tls_values(checks):
                                                     "externalRedis": {"caSecret": {"name": "redis-ca"}}})),
     ]
     for label, values in cases:
-        try:
-            docs = chart.render(values)
-        except helm.HelmError as err:
-            checks.check(f"[{label}] renders", False, err)
+        docs = rendered(checks, label, values)
+        if docs is None:
             continue
         check_store_tls(checks, label, docs, values)
         check_references(checks, label, docs, brought_secrets(values))
@@ -2040,14 +2036,22 @@ def value_sets():
         yield path.stem.removeprefix("values-"), chart.load_values([path])
 
 
+def rendered(checks, label, values):
+    """The manifests of `values`, or None (and a failed check) when the
+    chart does not render."""
+    try:
+        return chart.render(values)
+    except helm.HelmError as err:
+        checks.check(f"[{label}] renders", False, err)
+        return None
+
+
 def rendered_and_valid(checks, label, values):
     """Lints and renders `values`, validates the manifests and their labels;
     the manifests, or None when the chart does not render."""
     check_lint(checks, label, values)
-    try:
-        docs = chart.render(values)
-    except helm.HelmError as err:
-        checks.check(f"[{label}] renders", False, err)
+    docs = rendered(checks, label, values)
+    if docs is None:
         return None
     check_kubernetes_schemas(checks, label, docs)
     check_labels(checks, label, docs)

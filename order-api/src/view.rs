@@ -27,19 +27,14 @@ pub struct OrderView {
 
 impl From<Order> for OrderView {
     fn from(order: Order) -> Self {
-        let success = match order.status {
-            Status::Pending => None,
-            Status::Completed => Some(true),
-            Status::Failed => Some(false),
-        };
         Self {
+            success: order.status.success(),
             reason: order.reason.filter(|_| order.status == Status::Failed),
             id: order.id,
             username: order.username,
             amount: order.amount,
             details: order.details,
             status: order.status,
-            success,
             created_at: order.created_at,
             updated_at: order.updated_at,
         }

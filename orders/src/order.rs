@@ -26,6 +26,16 @@ impl Status {
         }
     }
 
+    /// What the API's `success` says: `None` while pending, then whether
+    /// the order completed.
+    pub fn success(self) -> Option<bool> {
+        match self {
+            Status::Pending => None,
+            Status::Completed => Some(true),
+            Status::Failed => Some(false),
+        }
+    }
+
     /// The status a column holds; `None` for any other text.
     pub fn parse(text: &str) -> Option<Self> {
         match text {

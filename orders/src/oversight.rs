@@ -121,7 +121,33 @@ pub struct Filter {
     pub until: Option<OffsetDateTime>,
 }
 
+/// What a `Filter` selects, its fields bound to $1 to $5 (`Filter::params`).
+macro_rules! filter_sql {
+    () => {
+        concat!(
+            "($1::text IS NULL OR $1 = ",
+            state_sql!(),
+            " OR ($1 = 'pending' AND status = 'pending'))
+             AND ($2::text IS NULL OR username = $2)
+             AND ($3::text IS NULL OR reason = $3)
+             AND ($4::timestamptz IS NULL OR created_at >= $4)
+             AND ($5::timestamptz IS NULL OR created_at < $5)"
+        )
+    };
+}
+
 impl Filter {
+    /// The parameters $1 to $5 of `filter_sql!`.
+    fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+        [
+            &self.status,
+            &self.username,
+            &self.reason,
+            &self.since,
+            &self.until,
+        ]
+    }
+
     /// Whether `status` names a customer's status or a saga state.
     pub fn status_is_known(&self) -> bool {
         self.status
@@ -141,26 +167,14 @@ pub async fn list(
     let sql = concat!(
         "SELECT ",
         saga_columns!(),
-        " FROM orders
-         WHERE ($1::text IS NULL OR $1 = ",
-        state_sql!(),
-        " OR ($1 = 'pending' AND status = 'pending'))
-           AND ($2::text IS NULL OR username = $2)
-           AND ($3::text IS NULL OR reason = $3)
-           AND ($4::timestamptz IS NULL OR created_at >= $4)
-           AND ($5::timestamptz IS NULL OR created_at < $5)
-           AND ($6::bigint IS NULL OR id < $6)
+        " FROM orders WHERE ",
+        filter_sql!(),
+        " AND ($6::bigint IS NULL OR id < $6)
          ORDER BY id DESC LIMIT $7"
     );
-    let params: [&(dyn ToSql + Sync); 7] = [
-        &filter.status,
-        &filter.username,
-        &filter.reason,
-        &filter.since,
-        &filter.until,
-        &before,
-        &limit,
-    ];
+    let [status, username, reason, since, until] = filter.params();
+    let params: [&(dyn ToSql + Sync); 7] =
+        [status, username, reason, since, until, &before, &limit];
     let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
     rows.iter().map(Saga::from_row).collect()
 }
@@ -336,29 +350,15 @@ pub async fn retry_all(
         "UPDATE orders SET parked_at = NULL, parked_reason = NULL, updated_at = now(),
              history = history || $7::text::jsonb
          WHERE id IN (
-             SELECT id FROM orders
-             WHERE parked_at IS NOT NULL
-               AND ($1::text IS NULL OR $1 = ",
-        state_sql!(),
-        " OR ($1 = 'pending' AND status = 'pending'))
-               AND ($2::text IS NULL OR username = $2)
-               AND ($3::text IS NULL OR reason = $3)
-               AND ($4::timestamptz IS NULL OR created_at >= $4)
-               AND ($5::timestamptz IS NULL OR created_at < $5)
-             ORDER BY id LIMIT $6
+             SELECT id FROM orders WHERE parked_at IS NOT NULL AND ",
+        filter_sql!(),
+        " ORDER BY id LIMIT $6
          ) AND parked_at IS NOT NULL
          RETURNING id"
     );
     let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
-    let params: [&(dyn ToSql + Sync); 7] = [
-        &filter.status,
-        &filter.username,
-        &filter.reason,
-        &filter.since,
-        &filter.until,
-        &limit,
-        &entry,
-    ];
+    let [status, username, reason, since, until] = filter.params();
+    let params: [&(dyn ToSql + Sync); 7] = [status, username, reason, since, until, &limit, &entry];
     let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }

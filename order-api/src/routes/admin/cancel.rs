@@ -5,15 +5,12 @@
 
 use std::sync::Arc;
 
-use common::http::{admin, json_reply, respond, with, Admin, ApiError};
+use common::http::{admin, respond, with, Admin, ApiError};
 use orders::oversight::Acted;
-use serde_json::json;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::view::SagaView;
 use crate::{store_error, Context};
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
@@ -49,14 +46,5 @@ async fn handle(id: i64, admin: Admin, context: Arc<Context>) -> Result<Response
         }
         Acted::Missing => return Err(ApiError::not_found("no such saga")),
     };
-    tracing::info!(
-        admin = admin.name(),
-        order_id = id,
-        "operator cancelled a saga"
-    );
-    super::queue_again(&context, &[id]).await;
-    Ok(json_reply(
-        &json!({"saga": SagaView::from(saga)}),
-        StatusCode::OK,
-    ))
+    Ok(super::acted(&context, &admin, saga, "cancelled a saga").await)
 }

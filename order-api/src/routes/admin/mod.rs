@@ -5,6 +5,7 @@
 
 mod cancel;
 mod list;
+mod query;
 mod retry;
 mod show;
 mod stats;
@@ -16,6 +17,11 @@ use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
+
+use common::http::{json_reply, Admin};
+use orders::oversight::Saga;
+use serde_json::json;
+use warp::http::StatusCode;
 
 use crate::Context;
 
@@ -35,6 +41,15 @@ pub fn routes(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .or(cancel::route(context))
         .unify()
         .boxed()
+}
+
+/// After an operator's action on one saga: logged with their name, the saga
+/// queued for a run to take it up, and the answer.
+async fn acted(context: &Context, admin: &Admin, saga: Saga, what: &str) -> Response {
+    let id = saga.order.id;
+    tracing::info!(admin = admin.name(), order_id = id, "operator {what}");
+    queue_again(context, &[id]).await;
+    json_reply(&json!({"saga": view::SagaView::from(saga)}), StatusCode::OK)
 }
 
 /// Queues sagas an operator re-drove. A push that fails loses nothing:

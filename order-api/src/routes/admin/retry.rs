@@ -7,16 +7,13 @@ use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
 use orders::oversight::Acted;
-use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::list::filter_of;
-use super::view::SagaView;
+use super::query::SagaQuery;
 use crate::{store_error, Context};
 
 const MAX_BULK: i64 = 1000;
@@ -48,36 +45,14 @@ async fn handle_one(id: i64, admin: Admin, context: Arc<Context>) -> Result<Resp
         }
         Acted::Missing => return Err(ApiError::not_found("no such saga")),
     };
-    tracing::info!(
-        admin = admin.name(),
-        order_id = id,
-        "operator retried a parked saga"
-    );
-    super::queue_again(&context, &[id]).await;
-    Ok(json_reply(
-        &json!({"saga": SagaView::from(saga)}),
-        StatusCode::OK,
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BulkQuery {
-    status: Option<String>,
-    username: Option<String>,
-    reason: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    since: Option<OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    until: Option<OffsetDateTime>,
-    limit: Option<i64>,
+    Ok(super::acted(&context, &admin, saga, "retried a parked saga").await)
 }
 
 pub fn bulk_route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / "retry")
         .and(warp::post())
         .and(admin(context.verifier.clone()))
-        .and(warp::query::<BulkQuery>())
+        .and(warp::query::<SagaQuery>())
         .and(with(context))
         .then(handle_bulk)
         .map(respond)
@@ -86,22 +61,17 @@ pub fn bulk_route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 
 async fn handle_bulk(
     admin: Admin,
-    query: BulkQuery,
+    query: SagaQuery,
     context: Arc<Context>,
 ) -> Result<Response, ApiError> {
-    let limit = query.limit.unwrap_or(MAX_BULK);
-    if !(1..=MAX_BULK).contains(&limit) {
-        return Err(
-            ApiError::bad_request(format!("limit must be 1 to {MAX_BULK}")).with_field("limit"),
-        );
+    if query.before.is_some() {
+        return Err(ApiError::bad_request(
+            "before pages a list; a bulk retry takes the filters and limit",
+        )
+        .with_field("before"));
     }
-    let filter = filter_of(
-        query.status,
-        query.username,
-        query.reason,
-        query.since,
-        query.until,
-    )?;
+    let limit = query.limit(MAX_BULK)?;
+    let filter = query.filter()?;
     let ids = {
         let conn = context.pool.get().await?;
         orders::oversight::retry_all(&conn, &filter, admin.name(), limit)

@@ -48,11 +48,7 @@ impl From<Saga> for SagaView {
             amount: order.amount,
             details: order.details,
             status: order.status,
-            success: match order.status {
-                Status::Pending => None,
-                Status::Completed => Some(true),
-                Status::Failed => Some(false),
-            },
+            success: order.status.success(),
             reason: order.reason,
             age_seconds: seconds_between(order.created_at, end),
             created_at: order.created_at,

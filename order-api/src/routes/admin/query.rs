@@ -1,0 +1,55 @@
+//! The query a list takes, which a bulk retry shares: the filters, `limit`
+//! and (a list's alone) `before`.
+
+use common::http::ApiError;
+use orders::oversight::Filter as SagaFilter;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+const MAX_LIMIT: i64 = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SagaQuery {
+    status: Option<String>,
+    username: Option<String>,
+    reason: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    since: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    until: Option<OffsetDateTime>,
+    pub before: Option<i64>,
+    limit: Option<i64>,
+}
+
+impl SagaQuery {
+    /// The filters; 400 for a status nobody has.
+    pub fn filter(&self) -> Result<SagaFilter, ApiError> {
+        let filter = SagaFilter {
+            status: self.status.clone(),
+            username: self.username.clone(),
+            reason: self.reason.clone(),
+            since: self.since,
+            until: self.until,
+        };
+        if !filter.status_is_known() {
+            return Err(ApiError::bad_request(
+                "status must be pending, completed, failed, running, compensating or parked",
+            )
+            .with_field("status"));
+        }
+        Ok(filter)
+    }
+
+    /// `limit`, or `default` when absent; 400 outside 1 to 1000.
+    pub fn limit(&self, default: i64) -> Result<i64, ApiError> {
+        let limit = self.limit.unwrap_or(default);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(
+                ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}"))
+                    .with_field("limit"),
+            );
+        }
+        Ok(limit)
+    }
+}

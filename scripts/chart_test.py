@@ -11,7 +11,9 @@ gets the administrator's name and password file (check_admin), and no
 monitoring object is rendered unless asked for; switched on, the
 ServiceMonitors, the alerts and the Grafana dashboard are checked
 (check_monitoring; the Prometheus operator's kinds against CRD_SCHEMAS,
-the Kubernetes schemas not knowing them). Then it
+the Kubernetes schemas not knowing them), and no OTEL_* variable reaches a
+container unless tracing.otlpEndpoint is set; set, every service gets it
+and its own name (check_tracing). Then it
 proves that the local gateway (scripts/gateway) routes exactly what the
 ingress routes: by reading its generated nginx.conf back, and by running that
 nginx against stub services and asking it. One line per check, then `N passed, M failed`.
@@ -1617,6 +1619,14 @@ def check_schema_refusals(checks):
         ("ingress.rateLimit.burstMultiplier as a string", {"ingress": {"rateLimit": {"burstMultiplier": "5"}}}),
         ("a misspelled key (ingress.rateLimit.rsp)", {"ingress": {"rateLimit": {"rsp": 5}}}),
         ("a misspelled key (ingress.tls.enable)", {"ingress": {"tls": {"enable": True}}}),
+        ("an https:// OTLP endpoint (plain http only)", {"tracing": {"otlpEndpoint": "https://collector:4318"}}),
+        ("an OTLP endpoint with /v1/traces (the exporter appends it)",
+         {"tracing": {"otlpEndpoint": "http://collector:4318/v1/traces"}}),
+        ("an OTLP endpoint without a scheme", {"tracing": {"otlpEndpoint": "collector:4318"}}),
+        ("a sampler the SDK does not know (tracing.sampler xray)", {"tracing": {"sampler": "xray"}}),
+        ("tracing.samplerArg 1.5", {"tracing": {"sampler": "traceidratio", "samplerArg": 1.5}}),
+        ("tracing.samplerArg without a traceidratio sampler", {"tracing": {"samplerArg": "0.1"}}),
+        ("a misspelled key (tracing.endpoint)", {"tracing": {"endpoint": "http://collector:4318"}}),
     ]
     accepted = accepted_of(cases)
     checks.check(f"values.schema.json refuses bad values ({len(cases)} cases)", not accepted,
@@ -1880,6 +1890,84 @@ def check_monitoring(checks):
 
 
 
+# ---------------------------------------------------------------- tracing
+
+OTLP_ENDPOINT = "http://otel-collector.observability:4318"
+TRACING_VALUES = {"tracing": {"otlpEndpoint": OTLP_ENDPOINT}}
+
+
+def otel_env(docs):
+    """{workload/container: {OTEL_* name: value}} of every container, from
+    env and from the ConfigMaps it takes whole (envFrom)."""
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in kinds(docs, "ConfigMap")}
+    found = {}
+    for workload in kinds(docs, "Deployment") + kinds(docs, "StatefulSet"):
+        for container in containers(pod_spec(workload)):
+            variables = {}
+            for source in container.get("envFrom", []):
+                variables.update(configmaps.get(source.get("configMapRef", {}).get("name"), {}))
+            variables.update({name: var.get("value", var.get("valueFrom")) for name, var in env_of(container).items()})
+            found[f"{workload['metadata']['name']}/{container['name']}"] = \
+                {k: v for k, v in variables.items() if k.startswith("OTEL_")}
+    return found
+
+
+def check_tracing_off(checks, label, docs):
+    """tracing.otlpEndpoint empty (the default): no container has an OTEL_
+    variable, so no service exports traces."""
+    found = {where: sorted(env) for where, env in otel_env(docs).items() if env}
+    checks.check(f"[{label}] tracing off: no container has an OTEL_* variable", not found, found)
+
+
+def check_tracing(checks):
+    """tracing.otlpEndpoint set: each of the six services' containers gets
+    OTEL_EXPORTER_OTLP_ENDPOINT and its own OTEL_SERVICE_NAME, the sampler
+    variables only when set (samplerArg 0 included), the stores nothing;
+    the manifests still validate, and no object is added or removed."""
+    label = "tracing"
+    docs = rendered_and_valid(checks, label, TRACING_VALUES)
+    if docs is None:
+        return
+    default_keys = {(d["kind"], d["metadata"]["name"]) for d in chart.render({})}
+    keys = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    checks.check(f"[{label}] the same objects as the default render", keys == default_keys,
+                 {"missing": sorted(default_keys - keys), "extra": sorted(keys - default_keys)})
+
+    def expected(name, sampler=None, arg=None):
+        want = {"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT, "OTEL_SERVICE_NAME": name}
+        if sampler is not None:
+            want["OTEL_TRACES_SAMPLER"] = sampler
+        if arg is not None:
+            want["OTEL_TRACES_SAMPLER_ARG"] = arg
+        return want
+
+    def problems(docs, **sampler):
+        found = otel_env(docs)
+        services = {d["metadata"]["name"]: c for c, d in by_component(docs, "Deployment").items()}
+        bad = [f"{where}: {env}" for where, env in found.items()
+               if env != (expected(services[where.split("/")[0]], **sampler)
+                          if where.split("/")[0] in services else {})]
+        missing = sorted(set(SERVICES) - set(services.values()))
+        return bad + [f"no Deployment for {name}" for name in missing]
+
+    bad = problems(docs)
+    checks.check(f"[{label}] each of the {len(SERVICES)} services: OTEL_EXPORTER_OTLP_ENDPOINT {OTLP_ENDPOINT} "
+                 "and OTEL_SERVICE_NAME its own name, no sampler variable; the stores none", not bad, bad)
+    bad = []
+    for sampler, arg, want_arg in (("parentbased_traceidratio", "0.25", "0.25"), ("traceidratio", 0, "0"),
+                                   ("always_off", None, None)):
+        tracing = {"otlpEndpoint": OTLP_ENDPOINT, "sampler": sampler}
+        if arg is not None:
+            tracing["samplerArg"] = arg
+        try:
+            bad += [f"{sampler} {arg!r}: {p}" for p in problems(chart.render({"tracing": tracing}),
+                                                                sampler=sampler, arg=want_arg)]
+        except helm.HelmError as err:
+            bad.append(f"{sampler} {arg!r}: {err}")
+    checks.check(f"[{label}] tracing.sampler and samplerArg (0 included) reach every service as "
+                 "OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", not bad, bad)
+
+
 # ---------------------------------------------------------- the gateway
 
 
@@ -2082,6 +2170,7 @@ def main():
         check_admin(checks, label, docs, values)
         check_store_tls(checks, label, docs, values)
         check_monitoring_off(checks, label, docs)
+        check_tracing_off(checks, label, docs)
         if label == "default":
             default_routes, default_body_size = routes, chart.ingress_body_size(docs)
             default_limits = chart.ingress_limits(docs)
@@ -2099,6 +2188,7 @@ def main():
     check_notes(checks)
     check_edge_values(checks)
     check_monitoring(checks)
+    check_tracing(checks)
     check_gateway_config(checks, default_routes, default_body_size, default_limits)
     check_gateway_live(checks, default_routes, default_body_size, default_limits)
     print(f"({time.monotonic() - started:.1f}s)")

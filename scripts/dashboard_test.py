@@ -13,18 +13,16 @@ expects data back: a non-empty result. One line per check, then
 `N passed, M failed`.
 """
 
-import json
 import os
 import secrets
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime
 
 import monitoring
 from checks import Checks
+from http_json import http
 
 PROMETHEUS = f"http://127.0.0.1:{os.environ.get('PROMETHEUS_PORT', '9091')}"
 GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}"
@@ -42,24 +40,6 @@ ORDERS = [(5, item, "10:00", None) for item in range(1, 7)] + [
     (5, 2, "19:00", "Can not get the delivery slot"),
     (500, 3, "13:00", "Not enough money"),
 ]
-
-
-def http(method, url, body=None, token=None, timeout=10):
-    """(status, parsed JSON or None) of one request."""
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, method=method, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
 
 
 def prometheus(path, **params):

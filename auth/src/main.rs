@@ -6,7 +6,7 @@ async fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("admin") {
         return auth::admin_command(&args[1..]).await;
     }
-    common::telemetry::init("auth");
+    let _telemetry = common::telemetry::init("auth")?;
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();
     let server = auth::build(settings, shutdown.cancelled_owned()).await?;

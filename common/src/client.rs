@@ -1,6 +1,6 @@
 //! The client our services use to call each other's internal endpoints: JSON
-//! in and out, the service credential on every call, a timeout, and errors
-//! that say whether a retry may help.
+//! in and out, the service credential and the caller's `traceparent` on
+//! every call, a timeout, and errors that say whether a retry may help.
 
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::config::Secret;
 use crate::http::SERVICE_TOKEN_HEADER;
+use crate::telemetry;
 
 /// The largest response body we read from another service.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -134,16 +135,22 @@ impl ServiceClient {
             Some(body) => serde_json::to_vec(body).map_err(|e| self.decode_error(e))?,
             None => Vec::new(),
         };
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base_url, path))
             .header("content-type", "application/json")
-            .header(SERVICE_TOKEN_HEADER, self.token.expose())
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| CallError::Refused {
-                service: self.name,
-                detail: format!("bad request: {e}"),
-            })?;
+            .header(SERVICE_TOKEN_HEADER, self.token.expose());
+        // The callee's span joins the caller's trace.
+        if let Some(traceparent) = telemetry::traceparent(&tracing::Span::current()) {
+            request = request.header("traceparent", traceparent);
+        }
+        let request =
+            request
+                .body(Full::new(Bytes::from(bytes)))
+                .map_err(|e| CallError::Refused {
+                    service: self.name,
+                    detail: format!("bad request: {e}"),
+                })?;
         // hyper's own message says only what failed; its causes say why.
         let unreachable = |err: anyhow::Error| CallError::Unreachable {
             service: self.name,

@@ -87,7 +87,7 @@ pub fn http_request(method: &warp::http::Method, path: &str, status: u16, second
 }
 
 /// The standard methods by name, any other token as `OTHER`.
-fn method_label(method: &warp::http::Method) -> &'static str {
+pub(crate) fn method_label(method: &warp::http::Method) -> &'static str {
     use warp::http::Method;
     const STANDARD: [(Method, &str); 9] = [
         (Method::GET, "GET"),

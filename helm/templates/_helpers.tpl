@@ -196,6 +196,31 @@ Redis's with redis.tls, else externalRedis.caSecret's if given.
 {{- end -}}
 
 {{/*
+OpenTelemetry, for one service: (dict "ctx" $ "service" "auth"). The SDK's
+standard variables, with tracing.otlpEndpoint only (nothing otherwise, and
+the service exports no traces): the endpoint, the service's own name, and
+the sampler and its argument when set. samplerArg may be a number, and 0 is
+a ratio, not "unset".
+*/}}
+{{- define "shop.tracingEnv" -}}
+{{- $t := .ctx.Values.tracing | default dict -}}
+{{- if $t.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $t.otlpEndpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .service | quote }}
+{{- with $t.sampler }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ . | quote }}
+{{- end }}
+{{- if and (hasKey $t "samplerArg") (ne (toString $t.samplerArg) "") }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ toString $t.samplerArg | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
 The checksum of one Secret a pod reads: (list existingSecret "template" $).
 A generated Secret's rendered content, so a changed value rolls the pods;
 a Secret the user brings is not the chart's to read, so its name only:

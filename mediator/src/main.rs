@@ -2,7 +2,7 @@ use mediator::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    common::telemetry::init("mediator");
+    let _telemetry = common::telemetry::init("mediator")?;
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();
     let mediator = mediator::build(settings, shutdown).await?;

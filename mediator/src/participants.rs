@@ -10,6 +10,7 @@ use orders::{reasons, Order};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use warp::http::Method;
 
 /// A saga's steps, in the order they run; compensation runs them backwards.
@@ -39,6 +40,13 @@ impl Step {
             Step::Slot => reasons::NO_SLOT,
         }
     }
+}
+
+/// What a call to a participant does.
+#[derive(Clone, Copy)]
+enum Action {
+    Reserve,
+    Cancel,
 }
 
 #[derive(Serialize)]
@@ -102,24 +110,50 @@ impl Participants {
                 slot: order.details.slot.as_str(),
             },
         };
-        self.call(step, Method::PUT, order.id, Some(&body)).await
+        self.call(step, Action::Reserve, order.id, Some(&body))
+            .await
     }
 
     /// Cancels this step's reservation for order `order_id`.
     pub async fn cancel(&self, step: Step, order_id: i64) -> Result<Cancelled, CallError> {
-        self.call::<Cancelled>(step, Method::DELETE, order_id, None)
+        self.call::<Cancelled>(step, Action::Cancel, order_id, None)
             .await
     }
 
+    /// Calls `action` on this step's participant; with traces on, in a
+    /// span of its own, which the participant's span of the request is a
+    /// child of.
     async fn call<T: DeserializeOwned>(
         &self,
         step: Step,
-        method: Method,
+        action: Action,
         order_id: i64,
         body: Option<&ReserveBody<'_>>,
     ) -> Result<T, CallError> {
+        let (method, action) = match action {
+            Action::Reserve => (Method::PUT, "reserve"),
+            Action::Cancel => (Method::DELETE, "cancel"),
+        };
         let path = format!("/internal/reservations/{order_id}");
-        let answer: OutcomeBody<T> = self.client(step).call(method, &path, body).await?;
+        let span = if common::telemetry::tracing_enabled() {
+            tracing::info_span!(
+                "call",
+                otel.name = %format_args!("{action} {}", step.name()),
+                otel.kind = "client",
+                step = step.name(),
+                action,
+                order_id,
+                trace_id = tracing::field::Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
+        common::telemetry::record_trace_id(&span);
+        let answer: OutcomeBody<T> = self
+            .client(step)
+            .call(method, &path, body)
+            .instrument(span)
+            .await?;
         Ok(answer.outcome)
     }
 }

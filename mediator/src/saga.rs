@@ -92,6 +92,8 @@ impl Saga {
         let Some(order) = order else {
             return Ok(Finished::Missing);
         };
+        // Every run of the order, however late, joins the order's trace.
+        common::telemetry::continue_trace(&tracing::Span::current(), order.traceparent.as_deref());
         if order.status != Status::Pending {
             if order.status == Status::Completed {
                 // A redelivery: settling again costs nothing and heals one lost.

@@ -82,7 +82,9 @@ async fn process(
     order_id: i64,
     _permit: OwnedSemaphorePermit,
 ) {
-    let span = tracing::info_span!("saga", order_id);
+    // Its parent, the request that placed the order, is set once the order
+    // is read (Saga::run).
+    let span = tracing::info_span!("saga", order_id, trace_id = tracing::field::Empty);
     async move {
         let _running = saga_metrics::InFlight::begin();
         // A store error a retry would repeat parks the saga; only if that

@@ -97,6 +97,7 @@ mod tests {
                 slot: SlotTime::parse("08:00").expect("a slot"),
             },
             idempotency_key: key.map(Into::into),
+            traceparent: None,
         }
     }
 

@@ -98,6 +98,9 @@ pub struct Order {
     pub idempotency_key: Option<String>,
     /// Parked: the saga stopped, waiting for an operator.
     pub parked: bool,
+    /// The W3C `traceparent` of the request that placed it: each saga run
+    /// is a child of that span. `None` when traces were off.
+    pub traceparent: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -105,8 +108,8 @@ pub struct Order {
 /// The columns `Order::from_row` reads, for `concat!` into the queries.
 macro_rules! columns {
     () => {
-        "id, username, amount, item, slot, status, reason, idempotency_key, created_at, updated_at, \
-         parked_at IS NOT NULL AS parked"
+        "id, username, amount, item, slot, status, reason, idempotency_key, traceparent, created_at, \
+         updated_at, parked_at IS NOT NULL AS parked"
     };
 }
 pub(crate) use columns;
@@ -131,6 +134,7 @@ impl Order {
             reason: row.try_get("reason")?,
             idempotency_key: row.try_get("idempotency_key")?,
             parked: row.try_get("parked")?,
+            traceparent: row.try_get("traceparent")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })

@@ -26,6 +26,8 @@ pub struct NewOrder {
     pub amount: Amount,
     pub details: Details,
     pub idempotency_key: Option<String>,
+    /// The placing request's W3C `traceparent`, when traces are on.
+    pub traceparent: Option<String>,
 }
 
 /// Inserts pending orders in one statement; answers one per order, in the
@@ -42,11 +44,13 @@ pub async fn insert_all(
     let sql = concat!(
         "WITH input AS (
              SELECT nextval('orders_id_seq') AS id, n.*
-             FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[])
-                  WITH ORDINALITY AS n (username, amount, item, slot, idempotency_key, position)
+             FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[], $6::text[])
+                  WITH ORDINALITY AS n (username, amount, item, slot, idempotency_key, traceparent,
+                                        position)
          ), inserted AS (
-             INSERT INTO orders (id, username, amount, item, slot, idempotency_key)
-             SELECT id, username, amount, item, slot, idempotency_key FROM input ORDER BY position
+             INSERT INTO orders (id, username, amount, item, slot, idempotency_key, traceparent)
+             SELECT id, username, amount, item, slot, idempotency_key, traceparent
+             FROM input ORDER BY position
              ON CONFLICT (username, idempotency_key) DO NOTHING
              RETURNING ",
         columns!(),
@@ -62,7 +66,9 @@ pub async fn insert_all(
         .iter()
         .map(|o| o.idempotency_key.as_deref())
         .collect();
-    let params: [&(dyn ToSql + Sync); 5] = [&owners, &amounts, &items, &slots, &keys];
+    let traceparents: Vec<Option<&str>> = orders.iter().map(|o| o.traceparent.as_deref()).collect();
+    let params: [&(dyn ToSql + Sync); 6] =
+        [&owners, &amounts, &items, &slots, &keys, &traceparents];
     let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
     let mut answers = vec![None; orders.len()];
     for row in &rows {

@@ -2,7 +2,7 @@ use slots::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    common::telemetry::init("slots");
+    let _telemetry = common::telemetry::init("slots")?;
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();
     let server = slots::build(settings, shutdown.cancelled_owned()).await?;

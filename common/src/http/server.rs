@@ -1,6 +1,6 @@
 //! Serving a service: its routes plus the operational ones, every rejection
-//! turned into JSON, one log line and one metric per request, and a graceful
-//! shutdown that lets requests in flight finish.
+//! turned into JSON, one log line, one metric and (with traces on) one span
+//! per request, and a graceful shutdown that lets requests in flight finish.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,6 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower_service::Service;
+use tracing::Instrument;
 use warp::filters::BoxedFilter;
 use warp::http::{Request, StatusCode};
 use warp::reply::{Reply, Response};
@@ -24,7 +25,7 @@ use warp::Filter;
 use super::error::{recover, ApiError};
 use super::ops::{self, ReadyCheck};
 use crate::config::Listen;
-use crate::metrics;
+use crate::{metrics, telemetry};
 
 /// A bound server: `addr` is the real address (the port is known even when
 /// 0 was asked for); awaiting `run` serves until the shutdown signal.
@@ -82,7 +83,20 @@ pub fn serve(
             let service = service.clone();
             let answer = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(PeerAddr(peer));
-                within(request_timeout, service.clone(), request)
+                let span = telemetry::server_span(
+                    request.method(),
+                    request.uri().path(),
+                    request.headers(),
+                );
+                let answer =
+                    within(request_timeout, service.clone(), request).instrument(span.clone());
+                async move {
+                    let answer = answer.await;
+                    if let Ok(response) = &answer {
+                        telemetry::record_status(&span, response.status().as_u16());
+                    }
+                    answer
+                }
             });
             let connection = connections.watch(http.serve_connection(TokioIo::new(stream), answer));
             tokio::spawn(async move {

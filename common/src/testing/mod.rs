@@ -30,7 +30,10 @@ pub fn admin_url() -> String {
 /// Logs to stdout when `TEST_LOG` is set.
 pub fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        crate::telemetry::init("test");
+        // Kept for the whole test run.
+        if let Ok(telemetry) = crate::telemetry::init("test") {
+            std::mem::forget(telemetry);
+        }
     }
 }
 

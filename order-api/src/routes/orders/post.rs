@@ -8,7 +8,9 @@ use common::http::{bearer, idempotency_key, json_body, respond, with, ApiError, 
 use common::jwt::Claims;
 use common::metrics::{self, IntCounter};
 use common::money::Amount;
+use common::telemetry;
 use serde::Deserialize;
+use tracing::{Instrument, Span};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
@@ -61,13 +63,16 @@ async fn handle(
             amount: new.amount,
             details: new.details.clone(),
             idempotency_key: key.clone(),
+            // The saga's runs join this request's trace.
+            traceparent: telemetry::traceparent(&Span::current()),
         })
         .await?;
     let order = match (inserted, key.as_deref()) {
         (Some(order), _) => {
             // The order is durable now: the answer need not wait for Redis.
             ACCEPTED.inc();
-            tokio::spawn(queue(context.clone(), order.id, order.username.clone()));
+            let queueing = queue(context.clone(), order.id, order.username.clone());
+            tokio::spawn(queueing.instrument(queue_span(order.id)));
             order
         }
         (None, Some(key)) => replay(&context.pool.get().await?, owner, key, &new).await?,
@@ -109,6 +114,17 @@ async fn replay(
         ));
     }
     Ok(earlier)
+}
+
+/// With traces on, the span of the queueing that goes on after the answer:
+/// a child of the request's span, which it may outlive.
+fn queue_span(order_id: i64) -> Span {
+    if !telemetry::tracing_enabled() {
+        return Span::none();
+    }
+    let span = tracing::info_span!("enqueue", order_id, trace_id = tracing::field::Empty);
+    telemetry::record_trace_id(&span);
+    span
 }
 
 /// Hands the order to the mediator. The order is already durable: if Redis

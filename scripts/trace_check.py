@@ -335,6 +335,7 @@ class Orders:
 
     def __init__(self, port, token):
         self.url = f"http://127.0.0.1:{port}/api/orders/"
+        self.admin_url = f"http://127.0.0.1:{port}/api/admin/sagas/"
         self.token = token
 
     def place(self, checks, label, item, headers=None):
@@ -344,6 +345,16 @@ class Orders:
         ok = status == 201 and isinstance(order, dict) and "id" in order
         checks.check(f"{label}: POST /api/orders/ answers 201", ok, f"{status} {order}")
         return order["id"] if ok else None
+
+    def trace_id_for_operators(self, order_id):
+        """The trace id the admin API shows for the order, as the stack's
+        administrator (scripts/stack keeps its password)."""
+        password = (STACK_DIR / "admin-password").read_text().strip()
+        status, tokens = http("POST", f"{AUTH}/api/token/", {"username": "admin", "password": password})
+        if status != 200:
+            return f"no admin token: {status}"
+        status, view = ask("GET", f"{self.admin_url}{order_id}", token=tokens["access"])
+        return view["saga"].get("trace_id") if status == 200 else f"answer {status}"
 
     def final(self, order_id):
         """The order once no longer pending, or as it is at the deadline."""
@@ -484,6 +495,8 @@ def check_a(checks, receiver, orders):
     stored = stored_traceparent(order_id)
     checks.check(f"{label}: the orders row keeps the POST span's context as its traceparent",
                  stored == want, f"{stored!r}, not {want!r}")
+    shown = orders.trace_id_for_operators(order_id)
+    checks.check(f"{label}: the admin API shows operators the order's trace id", shown == trace_id, shown)
     saga_lines = [e for e in log_lines("mediator") if str(span_field(e, "order_id")) == str(order_id)]
     strays = [e for e in saga_lines if span_field(e, "trace_id") != trace_id]
     checks.check(f"{label}: every mediator log line of the order carries span.trace_id (and there are some)",

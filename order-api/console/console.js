@@ -652,6 +652,7 @@
       ['Age', formatAge(saga.age_seconds)],
       ['Created', timeNode(saga.created_at)],
       ['Updated', timeNode(saga.updated_at)],
+      ['Trace', saga.trace_id || 'none (traces were off)'],
       ['Held by worker', el('span', { dataset: { test: 'saga-worker' } }, view.worker || 'none')],
     ];
     $('saga-fields').replaceChildren(...fields.flatMap(([label, value]) =>

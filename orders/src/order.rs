@@ -140,6 +140,12 @@ impl Order {
         })
     }
 
+    /// The id of the order's trace, from its `traceparent`
+    /// (`00-<trace id>-<span id>-<flags>`).
+    pub fn trace_id(&self) -> Option<&str> {
+        self.traceparent.as_deref().and_then(|tp| tp.get(3..35))
+    }
+
     pub(crate) fn from_rows(rows: &[Row]) -> Result<Vec<Self>, StoreError> {
         rows.iter().map(Self::from_row).collect()
     }

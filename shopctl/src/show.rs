@@ -94,6 +94,7 @@ pub fn one(answer: &Value) {
     let saga = &answer["saga"];
     table(&SAGA_HEADER, &[saga_row(saga)]);
     println!("held by: {}", text(&answer["worker"]));
+    println!("trace:   {}", text(&saga["trace_id"]));
     println!();
     let history = answer["history"].as_array().cloned().unwrap_or_default();
     let rows: Vec<Vec<String>> = history

@@ -115,6 +115,11 @@ async fn stats_one_sagas_history_and_the_workers() {
     assert_eq!(stats.body["workers"].as_array().map(Vec::len), Some(1));
     assert_eq!(one.status, 200, "{}", one.text);
     assert_eq!(one.body["saga"]["state"], json!("failed"));
+    assert_eq!(
+        one.body["saga"]["trace_id"],
+        Value::Null,
+        "traces are off here; scripts/trace-check sees one"
+    );
     let steps: Vec<_> = one.body["history"]
         .as_array()
         .expect("history")

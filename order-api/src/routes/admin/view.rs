@@ -32,6 +32,9 @@ pub struct SagaView {
     pub attempts: i64,
     /// From creation to now, or to the final status.
     pub age_seconds: f64,
+    /// The order's trace, to look up in the tracing back end; `None` when
+    /// traces were off as it was placed.
+    pub trace_id: Option<String>,
 }
 
 impl From<Saga> for SagaView {
@@ -43,6 +46,7 @@ impl From<Saga> for SagaView {
             OffsetDateTime::now_utc()
         };
         Self {
+            trace_id: order.trace_id().map(str::to_owned),
             id: order.id,
             username: order.username,
             amount: order.amount,

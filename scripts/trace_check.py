@@ -15,7 +15,8 @@ stack's auth then places orders on that order-api:
   b. without one, for an item that does not exist: a fresh trace holds the
      refusal and the compensations (cancel item, cancel money);
   c. with a malformed traceparent: accepted, in a fresh trace of its own;
-  d. and /health, /ready and /metrics make no spans.
+  d. /health, /ready and /metrics make no spans;
+  e. and with the receiver gone, orders still complete.
 
 One line per check, the tree of trace a, then `N passed, M failed`.
 """
@@ -555,6 +556,17 @@ def check_c(checks, receiver, orders, other_traces):
     check_fresh_trace(checks, label, post, other_traces)
 
 
+def check_e(checks, receiver, orders):
+    """With the collector gone, orders go on as before: spans are dropped."""
+    label = "e (no collector)"
+    receiver.shutdown()
+    receiver.server_close()
+    placed = [orders.place(checks, label, 1) for _ in range(3)]
+    finals = [orders.final(order_id).get("status") for order_id in placed if order_id is not None]
+    checks.check(f"{label}: orders placed while the collector is down complete", finals == ["completed"] * 3,
+                 finals)
+
+
 def check_d(checks, receiver, ports):
     """Operational routes make no spans."""
     label = "d (operational routes)"
@@ -586,6 +598,7 @@ def run(checks, receiver):
         check_c(checks, receiver, orders, {trace_a, trace_b})
         check_d(checks, receiver, ports)
         checks.check("the receiver refused no export", not receiver.refused, receiver.refused[:5])
+        check_e(checks, receiver, orders)
         if spans_a:
             print_tree(trace_a, spans_a)
     finally:

@@ -135,17 +135,17 @@ impl ServiceClient {
             Some(body) => serde_json::to_vec(body).map_err(|e| self.decode_error(e))?,
             None => Vec::new(),
         };
-        let mut request = Request::builder()
+        let mut builder = Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base_url, path))
             .header("content-type", "application/json")
             .header(SERVICE_TOKEN_HEADER, self.token.expose());
         // The callee's span joins the caller's trace.
         if let Some(traceparent) = telemetry::traceparent(&tracing::Span::current()) {
-            request = request.header("traceparent", traceparent);
+            builder = builder.header("traceparent", traceparent);
         }
         let request =
-            request
+            builder
                 .body(Full::new(Bytes::from(bytes)))
                 .map_err(|e| CallError::Refused {
                     service: self.name,

@@ -10,7 +10,7 @@ use orders::{reasons, Order};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 use warp::http::Method;
 
 /// A saga's steps, in the order they run; compensation runs them backwards.
@@ -47,6 +47,22 @@ impl Step {
 enum Action {
     Reserve,
     Cancel,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Reserve => "reserve",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Action::Reserve => Method::PUT,
+            Action::Cancel => Method::DELETE,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -130,30 +146,32 @@ impl Participants {
         order_id: i64,
         body: Option<&ReserveBody<'_>>,
     ) -> Result<T, CallError> {
-        let (method, action) = match action {
-            Action::Reserve => (Method::PUT, "reserve"),
-            Action::Cancel => (Method::DELETE, "cancel"),
-        };
         let path = format!("/internal/reservations/{order_id}");
-        let span = if common::telemetry::tracing_enabled() {
-            tracing::info_span!(
-                "call",
-                otel.name = %format_args!("{action} {}", step.name()),
-                otel.kind = "client",
-                step = step.name(),
-                action,
-                order_id,
-                trace_id = tracing::field::Empty,
-            )
-        } else {
-            tracing::Span::none()
-        };
-        common::telemetry::record_trace_id(&span);
         let answer: OutcomeBody<T> = self
             .client(step)
-            .call(method, &path, body)
-            .instrument(span)
+            .call(action.method(), &path, body)
+            .instrument(call_span(step, action, order_id))
             .await?;
         Ok(answer.outcome)
     }
+}
+
+/// With traces on, the span of one call (`reserve money`, say), a child of
+/// the saga's.
+fn call_span(step: Step, action: Action, order_id: i64) -> Span {
+    if !common::telemetry::tracing_enabled() {
+        return Span::none();
+    }
+    let action = action.name();
+    let span = tracing::info_span!(
+        "call",
+        otel.name = %format_args!("{action} {}", step.name()),
+        otel.kind = "client",
+        step = step.name(),
+        action,
+        order_id,
+        trace_id = tracing::field::Empty,
+    );
+    common::telemetry::record_trace_id(&span);
+    span
 }

@@ -22,8 +22,11 @@ const TRACEPARENT: &str = "traceparent";
 /// `Span::none()` when traces are off, and for `/health`, `/ready` and
 /// `/metrics`, which probes and scrapers call all day.
 pub fn server_span(method: &Method, path: &str, headers: &HeaderMap) -> Span {
+    if !tracing_enabled() {
+        return Span::none();
+    }
     let route = metrics::route_label(path);
-    if !tracing_enabled() || matches!(route, "/health" | "/ready" | "/metrics") {
+    if matches!(route, "/health" | "/ready" | "/metrics") {
         return Span::none();
     }
     // Both from fixed sets, whatever the client sent.

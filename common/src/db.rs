@@ -159,28 +159,43 @@ pub fn is_transient(err: &tokio_postgres::Error) -> bool {
 
 impl From<PoolError> for ApiError {
     fn from(err: PoolError) -> Self {
-        tracing::warn!(error = %err, "database pool unavailable");
-        ApiError::unavailable("the database is unavailable, try again later")
+        unavailable(&err)
+    }
+}
+
+/// 503 for a pool that gives no connection, the reason logged.
+pub fn unavailable(err: &dyn std::error::Error) -> ApiError {
+    tracing::warn!(error = %err, "database pool unavailable");
+    ApiError::unavailable("the database is unavailable, try again later")
+}
+
+/// What a client is told of a statement's error, if it is the client's
+/// business: 409, 400 or 503. `None`: a fault of ours (a 500).
+pub fn answer(err: &tokio_postgres::Error) -> Option<ApiError> {
+    match err.code() {
+        Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
+            Some(ApiError::conflict("it already exists"))
+        }
+        // Class 22, data exception: a value the database cannot store
+        // (a NUL byte in a text, say) came from the request.
+        Some(code) if code.code().starts_with("22") => Some(ApiError::bad_request(
+            "the request holds a value that cannot be stored",
+        )),
+        None if is_transient(err) => {
+            tracing::warn!(error = %err, "database connection lost");
+            Some(ApiError::unavailable(
+                "the database is unavailable, try again later",
+            ))
+        }
+        _ if is_transient(err) => Some(ApiError::unavailable("the database is busy, try again")),
+        _ => None,
     }
 }
 
 impl From<tokio_postgres::Error> for ApiError {
     fn from(err: tokio_postgres::Error) -> Self {
-        match err.code() {
-            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
-                ApiError::conflict("it already exists")
-            }
-            // Class 22, data exception: a value the database cannot store
-            // (a NUL byte in a text, say) came from the request.
-            Some(code) if code.code().starts_with("22") => {
-                ApiError::bad_request("the request holds a value that cannot be stored")
-            }
-            None if is_transient(&err) => {
-                tracing::warn!(error = %err, "database connection lost");
-                ApiError::unavailable("the database is unavailable, try again later")
-            }
-            _ if is_transient(&err) => ApiError::unavailable("the database is busy, try again"),
-            _ => ApiError::internal(anyhow::Error::new(err).context("database query")),
-        }
+        answer(&err).unwrap_or_else(|| {
+            ApiError::internal(anyhow::Error::new(err).context("database query"))
+        })
     }
 }

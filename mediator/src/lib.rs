@@ -4,7 +4,6 @@
 //! orders are held, and `saga` for why repeated runs are harmless.
 #![forbid(unsafe_code)]
 
-mod orders_db;
 mod participants;
 mod retry;
 mod saga;
@@ -18,9 +17,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use common::http::ops;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use orders::queue::{Consumer, QueueKeys};
+use orders::Store;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -40,7 +41,7 @@ pub struct Mediator {
 /// the operational routes.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
     saga_metrics::init();
-    let pool = orders::connect(&settings.database).await?;
+    let store = Store::connect(&settings.database).await?;
     let client = settings.redis.client()?;
     let redis = orders::queue::connect_patiently(&client)
         .await
@@ -51,7 +52,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let handle = consumer.handle.clone();
     tracing::info!(worker = %handle.id, "worker registered");
     let saga = Arc::new(Saga {
-        orders: orders_db::OrdersDb::new(pool.clone()),
+        orders: store.clone(),
         participants: participants::Participants::new(
             [
                 &settings.billing_url,
@@ -76,7 +77,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let no_routes = warp::any()
         .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
         .boxed();
-    let ready = orders::ready_check(pool.clone(), redis);
+    let ready = ops::all(vec![store.ready_check(), orders::queue::ready_check(redis)]);
     let ops = common::http::serve(
         &settings.listen,
         no_routes,
@@ -103,7 +104,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             worker_done,
         );
         let sweep = upkeep::sweep(
-            pool,
+            store,
             handle.clone(),
             settings.sweep_interval,
             settings.sweep_age,

@@ -22,12 +22,11 @@ use std::time::Duration;
 use ledger::{Outcome, Reserved};
 use orders::reasons;
 use orders::sagas::{Failing, Finish};
-use orders::{Order, Status, StepRecord};
+use orders::{Order, Status, StepRecord, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::orders_db::{DbError, OrdersDb};
 use crate::participants::{Participants, Step};
 use crate::retry::Backoff;
 use crate::saga_metrics;
@@ -54,7 +53,7 @@ pub enum SagaError {
     #[error("shutting down")]
     Interrupted,
     #[error(transparent)]
-    Store(DbError),
+    Store(StoreError),
 }
 
 /// A compensation that cannot succeed without help.
@@ -62,7 +61,7 @@ struct Stuck(String);
 
 /// What a run needs.
 pub struct Saga {
-    pub orders: OrdersDb,
+    pub orders: Store,
     pub participants: Participants,
     pub settlements: Settlements,
     pub retry_base: Duration,
@@ -292,7 +291,7 @@ impl Saga {
 
     /// Parks order `id` after a store error that a retry would repeat;
     /// `Err` if that cannot be written either.
-    pub async fn park_after(&self, id: i64, err: &DbError) -> Result<Finished, DbError> {
+    pub async fn park_after(&self, id: i64, err: &StoreError) -> Result<Finished, StoreError> {
         let reason = format!("the orders database refused the saga: {err}");
         Ok(if self.orders.park(id, &reason, &[]).await? {
             Finished::Parked(reason)
@@ -306,14 +305,14 @@ impl Saga {
     async fn retry_unavailable<T, F, Fut>(&self, mut call: F) -> Result<T, SagaError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, DbError>>,
+        Fut: Future<Output = Result<T, StoreError>>,
     {
         let mut backoff = Backoff::new(self.retry_base, self.retry_max);
         loop {
             match call().await {
                 Ok(value) => return Ok(value),
-                Err(DbError::Unavailable(failure)) => {
-                    tracing::warn!(error = %failure, "orders database unavailable, retrying");
+                Err(err) if err.is_transient() => {
+                    tracing::warn!(error = %err, "orders database unavailable, retrying");
                     self.sleep(backoff.next_delay()).await?;
                 }
                 Err(err) => return Err(SagaError::Store(err)),

@@ -7,6 +7,12 @@
 //! process gone first) loses no money: the hold stays counted, and the
 //! wallet's room for deposits is smaller than it should be until the order
 //! is settled again, which its next run (a redelivery) does.
+//!
+//! This is not the orders store's batcher, on purpose: that one answers
+//! each caller, who waits, and starts a batch at once when none is running.
+//! A settlement has no caller waiting: the saga has ended. So completions
+//! are gathered for a moment to make fewer, larger calls, and when billing
+//! is away the backlog is bounded and dropped, not waited on.
 
 use std::time::Duration;
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
 use orders::queue::ConsumerHandle;
+use orders::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::saga_metrics;
@@ -41,7 +41,7 @@ pub async fn heartbeat(
 /// Every `interval`, queues the pending orders older than `age` that are
 /// neither queued nor in flight (a lost push, a Redis that lost data).
 pub async fn sweep(
-    pool: Pool,
+    store: Store,
     queue: ConsumerHandle,
     interval: Duration,
     age: Duration,
@@ -54,16 +54,7 @@ pub async fn sweep(
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        let candidates = match pool.get().await {
-            Ok(conn) => {
-                orders::sagas::pending_older_than(&conn, age.as_millis() as i64, 1000).await
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "sweep skipped: no database");
-                continue;
-            }
-        };
-        let candidates = match candidates {
+        let candidates = match store.pending_older_than(age.as_millis() as i64, 1000).await {
             Ok(ids) => ids,
             Err(err) => {
                 tracing::warn!(error = %err, "sweep skipped");
@@ -77,24 +68,18 @@ pub async fn sweep(
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "sweep failed"),
         }
-        report_backlog(&pool, &queue).await;
+        report_backlog(&store, &queue).await;
     }
 }
 
 /// Sets the backlog gauges; a store that does not answer leaves them as
 /// they were, and says so.
-async fn report_backlog(pool: &Pool, queue: &ConsumerHandle) {
-    let backlog = match pool.get().await {
-        Ok(conn) => orders::sagas::backlog(&conn)
-            .await
-            .map_err(anyhow::Error::from),
-        Err(err) => Err(err.into()),
-    };
-    match (backlog, queue.queue_depth().await) {
+async fn report_backlog(store: &Store, queue: &ConsumerHandle) {
+    match (store.backlog().await, queue.queue_depth().await) {
         (Ok(backlog), Ok(depth)) => {
             saga_metrics::backlog(backlog.parked, depth, backlog.oldest_pending_seconds)
         }
-        (Err(err), _) => tracing::warn!(error = %format!("{err:#}"), "backlog not measured"),
+        (Err(err), _) => tracing::warn!(error = %err, "backlog not measured"),
         (_, Err(err)) => tracing::warn!(error = %err, "queue depth not measured"),
     }
 }

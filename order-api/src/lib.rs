@@ -6,27 +6,24 @@
 //! `orders` crate, which the mediator uses too.
 #![forbid(unsafe_code)]
 
-mod inserts;
 mod routes;
 mod settings;
-mod store_error;
 mod view;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use common::http::Server;
+use common::http::{ops, Server};
 use common::jwt::TokenVerifier;
-use deadpool_postgres::Pool;
 use orders::queue::QueueKeys;
+use orders::Store;
 use redis::aio::ConnectionManager;
 
 pub use settings::Settings;
 
 /// What the handlers share.
 pub(crate) struct Context {
-    pool: Pool,
-    inserts: inserts::Inserts,
+    store: Store,
     redis: ConnectionManager,
     queue: QueueKeys,
     verifier: Arc<TokenVerifier>,
@@ -37,12 +34,14 @@ pub async fn build(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
-    let pool = orders::connect(&settings.database).await?;
+    let store = Store::connect(&settings.database).await?;
     let redis = orders::queue::connect_patiently(&settings.redis.client()?).await?;
-    let ready = orders::ready_check(pool.clone(), redis.clone());
+    let ready = ops::all(vec![
+        store.ready_check(),
+        orders::queue::ready_check(redis.clone()),
+    ]);
     let context = Arc::new(Context {
-        inserts: inserts::Inserts::start(pool.clone()),
-        pool,
+        store,
         redis,
         queue: QueueKeys::new(&settings.queue),
         verifier: settings.verifier,

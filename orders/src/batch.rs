@@ -1,10 +1,6 @@
-//! Opportunistic batching of the orders database's busiest statements:
-//! order-api's inserts, the mediator's loads and final updates. A few
+//! Opportunistic batching, the store's own (see `store` for why): a few
 //! batches run at once; callers that arrive while all of them are running
-//! share the next one. So under load one statement (one round trip, and for
-//! writes one commit) serves many callers, and with little load a call runs
-//! at once, alone, and waits for no other. README's "Batching" has what each
-//! batcher buys, measured on and off.
+//! share the next one, and with little load a call runs at once, alone.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,7 +25,7 @@ pub struct Miscounted {
 type Call<Req, Resp> = (Req, oneshot::Sender<Resp>);
 
 /// A handle to a task that runs requests in batches.
-pub struct Batcher<Req, Resp> {
+pub(crate) struct Batcher<Req, Resp> {
     calls: mpsc::UnboundedSender<Call<Req, Resp>>,
 }
 
@@ -48,12 +44,13 @@ where
 {
     /// Starts the task. While fewer than `concurrency` batches run, it takes
     /// the first request waiting and every other one already waiting (at
-    /// most `max` in all) and starts `run` on them, which returns one
-    /// response per request, in the same order. The task ends when every
-    /// handle is dropped.
-    pub fn start<F, Fut>(max: usize, concurrency: usize, run: F) -> Self
+    /// most `max` in all) and starts `run` on them, with a clone of `with`
+    /// (a pool, say); `run` returns one response per request, in the same
+    /// order. The task ends when every handle is dropped.
+    pub fn start<W, F, Fut>(max: usize, concurrency: usize, with: W, run: F) -> Self
     where
-        F: Fn(Vec<Req>) -> Fut + Send + 'static,
+        W: Clone + Send + 'static,
+        F: Fn(W, Vec<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<Resp>> + Send + 'static,
     {
         let max = max.max(1);
@@ -73,7 +70,7 @@ where
                     return;
                 }
                 let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                let running = run(requests);
+                let running = run(with.clone(), requests);
                 tokio::spawn(async move {
                     let responses = running.await;
                     if responses.len() != replies.len() {
@@ -109,7 +106,7 @@ where
 /// in order, with `with` (a connection or a pool); a `run` that answers
 /// another number is an error (`Miscounted`). Any other error, or a
 /// refused batch of one, is the whole batch's: `Err`.
-pub async fn together_or_alone<With: ?Sized, Req, Resp, E: From<Miscounted>>(
+pub(crate) async fn together_or_alone<With: ?Sized, Req, Resp, E: From<Miscounted>>(
     with: &With,
     requests: &[Req],
     refused: impl Fn(&E) -> bool,
@@ -154,7 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_each_caller_with_its_own_response() {
-        let batcher = Batcher::start(8, 2, |requests: Vec<u32>| async move {
+        let batcher = Batcher::start(8, 2, (), |(), requests: Vec<u32>| async move {
             requests.into_iter().map(|r| r * 10).collect()
         });
         assert_eq!(batcher.call(4).await, Ok(40));
@@ -165,7 +162,7 @@ mod tests {
     async fn callers_waiting_together_share_a_batch() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
-        let batcher = Batcher::start(3, 1, move |requests: Vec<u32>| {
+        let batcher = Batcher::start(3, 1, (), move |(), requests: Vec<u32>| {
             seen.lock().expect("not poisoned").push(requests.len());
             async move { requests }
         });
@@ -180,7 +177,7 @@ mod tests {
     async fn a_batch_that_waits_does_not_hold_up_the_next() {
         let released = Arc::new(tokio::sync::Notify::new());
         let release = released.clone();
-        let batcher = Batcher::start(1, 2, move |requests: Vec<u32>| {
+        let batcher = Batcher::start(1, 2, (), move |(), requests: Vec<u32>| {
             let (released, release) = (released.clone(), release.clone());
             async move {
                 // The first waits until the second has run.
@@ -243,7 +240,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_that_answers_too_few_answers_gone() {
-        let batcher = Batcher::start(2, 1, |requests: Vec<u32>| async move {
+        let batcher = Batcher::start(2, 1, (), |(), requests: Vec<u32>| async move {
             requests.into_iter().skip(1).collect::<Vec<_>>()
         });
         assert_eq!(batcher.call(1).await, Err(Gone));
@@ -254,7 +251,7 @@ mod tests {
         fn fails(_: Vec<u32>) -> Vec<u32> {
             panic!("the batch failed")
         }
-        let batcher = Batcher::start(2, 1, |requests| async move { fails(requests) });
+        let batcher = Batcher::start(2, 1, (), |(), requests| async move { fails(requests) });
         assert_eq!(batcher.call(1).await, Err(Gone));
         assert_eq!(batcher.call(2).await, Err(Gone));
     }

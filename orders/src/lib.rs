@@ -1,12 +1,15 @@
-//! The orders database and the orders queue, which order-api and the
-//! mediator share. order-api inserts an order, commits it and pushes its id
-//! onto the queue; the mediator takes ids off the queue, drives each order's
-//! saga and writes the outcome into the order's row. Each service runs the
-//! statements of its own module (`placing`, `sagas`); the schema, the row
-//! type and the queue's layout are defined here once.
+//! The orders database, which order-api and the mediator share: its schema,
+//! its rows and every statement run on it, behind one door, `Store`.
+//! order-api places an order through it and then queues the id; the
+//! mediator loads the order, drives its saga and ends it through it; the
+//! admin API reads and acts on sagas through it.
+//!
+//! `store` holds the door and its batching; `placing` what order-api asks,
+//! `sagas` what the mediator asks, `oversight` what the admin API asks;
+//! `order` and `history` are the row and its saga history.
 #![forbid(unsafe_code)]
 
-pub mod batch;
+mod batch;
 mod error;
 mod history;
 mod order;
@@ -16,44 +19,13 @@ pub mod queue;
 pub mod reasons;
 mod redis_settings;
 pub mod sagas;
-
-use std::sync::Arc;
-
-use common::db::DatabaseSettings;
-use common::http::ops::ReadyCheck;
-use deadpool_postgres::Pool;
-use futures::FutureExt;
-use redis::aio::ConnectionManager;
+mod store;
 
 pub use error::StoreError;
 pub use history::StepRecord;
 pub use order::{Details, ItemId, Order, Status};
 pub use redis_settings::RedisSettings;
+pub use store::Store;
 
 // The orders database's migrations: whoever connects first runs them.
 common::embed_migrations!();
-
-/// Connects to the orders database and migrates it. Every statement is
-/// planned once for all parameter values. The batched statements take
-/// arrays, which PostgreSQL would otherwise plan afresh on every call; and a
-/// plan made for `status = 'pending'` would scan the sweeper's index of
-/// every pending order rather than the owner's orders.
-pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
-    let settings = DatabaseSettings {
-        generic_plans: true,
-        ..settings.clone()
-    };
-    common::db::connect(&settings, migrations).await
-}
-
-/// Ready when both the orders database and the queue's Redis answer.
-pub fn ready_check(pool: Pool, redis: ConnectionManager) -> ReadyCheck {
-    Arc::new(move || {
-        let (pool, mut redis) = (pool.clone(), redis.clone());
-        async move {
-            common::db::ping(&pool).await?;
-            queue::ping(&mut redis).await
-        }
-        .boxed()
-    })
-}

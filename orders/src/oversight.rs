@@ -1,13 +1,15 @@
-//! The admin API's statements: every saga of the shop, where each stands,
-//! and the counts an operator reads first. Nothing here changes a row.
+//! What the admin API asks of the orders database: every saga of the shop,
+//! where each stands and the counts an operator reads first; and the two
+//! actions an operator takes, retry and cancel, which change the row and
+//! note the operator in its history.
 
-use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::order::columns;
-use crate::{reasons, Order, Status, StepRecord, StoreError};
+use crate::store::Answer;
+use crate::{reasons, Order, Status, StepRecord, Store, StoreError};
 
 /// Where a saga stands. The customer sees `pending` for the first three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,27 +158,30 @@ impl Filter {
     }
 }
 
-/// The sagas `filter` selects with ids below `before`, newest first, at
-/// most `limit`.
-pub async fn list(
-    db: &impl GenericClient,
-    filter: &Filter,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Saga>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        saga_columns!(),
-        " FROM orders WHERE ",
-        filter_sql!(),
-        " AND ($6::bigint IS NULL OR id < $6)
+impl Store {
+    /// The sagas `filter` selects with ids below `before`, newest first, at
+    /// most `limit`.
+    pub async fn list(
+        &self,
+        filter: &Filter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Answer<Vec<Saga>> {
+        let sql = concat!(
+            "SELECT ",
+            saga_columns!(),
+            " FROM orders WHERE ",
+            filter_sql!(),
+            " AND ($6::bigint IS NULL OR id < $6)
          ORDER BY id DESC LIMIT $7"
-    );
-    let [status, username, reason, since, until] = filter.params();
-    let params: [&(dyn ToSql + Sync); 7] =
-        [status, username, reason, since, until, &before, &limit];
-    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
-    rows.iter().map(Saga::from_row).collect()
+        );
+        let [status, username, reason, since, until] = filter.params();
+        let params: [&(dyn ToSql + Sync); 7] =
+            [status, username, reason, since, until, &before, &limit];
+        let db = self.db().await?;
+        let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+        rows.iter().map(Saga::from_row).collect()
+    }
 }
 
 /// One entry of a saga's history as an operator reads it: a step of a run,
@@ -207,25 +212,25 @@ impl HistoryEntry {
     }
 }
 
-/// Saga `id` with its history; `None` if there is none.
-pub async fn find(
-    db: &impl GenericClient,
-    id: i64,
-) -> Result<Option<(Saga, Vec<HistoryEntry>)>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        saga_columns!(),
-        ", history::text FROM orders WHERE id = $1"
-    );
-    let Some(row) = db.query_opt(&db.prepare_cached(sql).await?, &[&id]).await? else {
-        return Ok(None);
-    };
-    let history =
-        serde_json::from_str(row.try_get("history")?).map_err(|err| StoreError::Corrupt {
-            id,
-            detail: format!("history: {err}"),
-        })?;
-    Ok(Some((Saga::from_row(&row)?, history)))
+impl Store {
+    /// Saga `id` with its history; `None` if there is none.
+    pub async fn find(&self, id: i64) -> Answer<Option<(Saga, Vec<HistoryEntry>)>> {
+        let sql = concat!(
+            "SELECT ",
+            saga_columns!(),
+            ", history::text FROM orders WHERE id = $1"
+        );
+        let db = self.db().await?;
+        let Some(row) = db.query_opt(&db.prepare_cached(sql).await?, &[&id]).await? else {
+            return Ok(None);
+        };
+        let history =
+            serde_json::from_str(row.try_get("history")?).map_err(|err| StoreError::Corrupt {
+                id,
+                detail: format!("history: {err}"),
+            })?;
+        Ok(Some((Saga::from_row(&row)?, history)))
+    }
 }
 
 /// What the stats show of the orders table.
@@ -240,11 +245,12 @@ pub struct Counts {
     pub oldest_unfinished: Option<OffsetDateTime>,
 }
 
-/// Counts by state and by reason, and the oldest unfinished saga. The
-/// unfinished sagas are few and indexed, so all are counted; the finished
-/// ones only from `since` on, since the table only grows.
-pub async fn counts(db: &impl GenericClient, since: OffsetDateTime) -> Result<Counts, StoreError> {
-    let sql = "SELECT state, reason, count(*), min(created_at) FROM (
+impl Store {
+    /// Counts by state and by reason, and the oldest unfinished saga. The
+    /// unfinished sagas are few and indexed, so all are counted; the finished
+    /// ones only from `since` on, since the table only grows.
+    pub async fn counts(&self, since: OffsetDateTime) -> Answer<Counts> {
+        let sql = "SELECT state, reason, count(*), min(created_at) FROM (
             SELECT CASE WHEN reason IS NULL THEN 'running' ELSE 'compensating' END AS state,
                    NULL::text AS reason, created_at
             FROM orders WHERE status = 'pending' AND parked_at IS NULL
@@ -254,39 +260,41 @@ pub async fn counts(db: &impl GenericClient, since: OffsetDateTime) -> Result<Co
             SELECT status, reason, created_at FROM orders
             WHERE created_at >= $1 AND status <> 'pending'
         ) AS sagas GROUP BY 1, 2";
-    let rows = db.query(&db.prepare_cached(sql).await?, &[&since]).await?;
-    let mut counts = Counts {
-        by_state: SagaState::ALL.iter().map(|state| (*state, 0)).collect(),
-        ..Counts::default()
-    };
-    for row in rows {
-        let state: &str = row.try_get(0)?;
-        let reason: Option<String> = row.try_get(1)?;
-        let count: i64 = row.try_get(2)?;
-        let oldest: OffsetDateTime = row.try_get(3)?;
-        let Some(state) = SagaState::parse(state) else {
-            return Err(StoreError::Corrupt {
-                id: 0,
-                detail: format!("a saga state {state:?}"),
-            });
+        let db = self.db().await?;
+        let rows = db.query(&db.prepare_cached(sql).await?, &[&since]).await?;
+        let mut counts = Counts {
+            by_state: SagaState::ALL.iter().map(|state| (*state, 0)).collect(),
+            ..Counts::default()
         };
-        if let Some((_, n)) = counts.by_state.iter_mut().find(|(s, _)| *s == state) {
-            *n += count;
+        for row in rows {
+            let state: &str = row.try_get(0)?;
+            let reason: Option<String> = row.try_get(1)?;
+            let count: i64 = row.try_get(2)?;
+            let oldest: OffsetDateTime = row.try_get(3)?;
+            let Some(state) = SagaState::parse(state) else {
+                return Err(StoreError::Corrupt {
+                    id: 0,
+                    detail: format!("a saga state {state:?}"),
+                });
+            };
+            if let Some((_, n)) = counts.by_state.iter_mut().find(|(s, _)| *s == state) {
+                *n += count;
+            }
+            if state == SagaState::Failed {
+                counts.by_reason.push((reason.unwrap_or_default(), count));
+            }
+            if !state.is_final() {
+                counts.oldest_unfinished = Some(match counts.oldest_unfinished {
+                    Some(known) => known.min(oldest),
+                    None => oldest,
+                });
+            }
         }
-        if state == SagaState::Failed {
-            counts.by_reason.push((reason.unwrap_or_default(), count));
-        }
-        if !state.is_final() {
-            counts.oldest_unfinished = Some(match counts.oldest_unfinished {
-                Some(known) => known.min(oldest),
-                None => oldest,
-            });
-        }
+        counts
+            .by_reason
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(counts)
     }
-    counts
-        .by_reason
-        .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(counts)
 }
 
 /// The columns of a changed row that `Saga::from_row` reads.
@@ -305,16 +313,27 @@ pub enum Acted {
     Missing,
 }
 
-/// The saga as it is after an UPDATE that matched nothing: refused, or gone.
-async fn refused(db: &impl GenericClient, id: i64) -> Result<Acted, StoreError> {
-    Ok(match find(db, id).await? {
-        Some((saga, _)) => Acted::Refused(saga),
-        None => Acted::Missing,
-    })
+impl Store {
+    /// Runs an operator's UPDATE of saga `id` (`sql`, returning the saga's
+    /// columns): `Done` with the changed saga; if it matched nothing, the
+    /// saga as it is (`Refused`), or `Missing`.
+    async fn act(&self, id: i64, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Answer<Acted> {
+        let changed = {
+            let db = self.db().await?;
+            db.query_opt(&db.prepare_cached(sql).await?, params).await?
+        };
+        if let Some(row) = changed {
+            return Ok(Acted::Done(Saga::from_row(&row)?));
+        }
+        Ok(match self.find(id).await? {
+            Some((saga, _)) => Acted::Refused(saga),
+            None => Acted::Missing,
+        })
+    }
 }
 
-fn entry_json(entry: &HistoryEntry) -> Result<String, StoreError> {
-    serde_json::to_string(&[entry]).map_err(StoreError::History)
+fn entry_json(entry: &HistoryEntry) -> Answer<String> {
+    serde_json::to_string(&[entry]).map_err(StoreError::history)
 }
 
 const RETRY: &str = concat!(
@@ -324,43 +343,36 @@ const RETRY: &str = concat!(
     returning!()
 );
 
-/// Unparks saga `id`, `admin`'s retry noted in its history; the caller
-/// queues it. A run takes it up where it stopped: every step is idempotent
-/// by order id, and a failing saga resumes compensating.
-pub async fn retry(db: &impl GenericClient, id: i64, admin: &str) -> Result<Acted, StoreError> {
-    let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
-    let row = db
-        .query_opt(&db.prepare_cached(RETRY).await?, &[&id, &entry])
-        .await?;
-    match row {
-        Some(row) => Ok(Acted::Done(Saga::from_row(&row)?)),
-        None => refused(db, id).await,
+impl Store {
+    /// Unparks saga `id`, `admin`'s retry noted in its history; the caller
+    /// queues it. A run takes it up where it stopped: every step is idempotent
+    /// by order id, and a failing saga resumes compensating.
+    pub async fn retry(&self, id: i64, admin: &str) -> Answer<Acted> {
+        let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
+        self.act(id, RETRY, &[&id, &entry]).await
     }
-}
 
-/// Unparks every parked saga `filter` selects, at most `limit`, oldest
-/// first; their ids, for the caller to queue.
-pub async fn retry_all(
-    db: &impl GenericClient,
-    filter: &Filter,
-    admin: &str,
-    limit: i64,
-) -> Result<Vec<i64>, StoreError> {
-    let sql = concat!(
-        "UPDATE orders SET parked_at = NULL, parked_reason = NULL, updated_at = now(),
+    /// Unparks every parked saga `filter` selects, at most `limit`, oldest
+    /// first; their ids, for the caller to queue.
+    pub async fn retry_all(&self, filter: &Filter, admin: &str, limit: i64) -> Answer<Vec<i64>> {
+        let sql = concat!(
+            "UPDATE orders SET parked_at = NULL, parked_reason = NULL, updated_at = now(),
              history = history || $7::text::jsonb
          WHERE id IN (
              SELECT id FROM orders WHERE parked_at IS NOT NULL AND ",
-        filter_sql!(),
-        " ORDER BY id LIMIT $6
+            filter_sql!(),
+            " ORDER BY id LIMIT $6
          ) AND parked_at IS NOT NULL
          RETURNING id"
-    );
-    let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
-    let [status, username, reason, since, until] = filter.params();
-    let params: [&(dyn ToSql + Sync); 7] = [status, username, reason, since, until, &limit, &entry];
-    let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
+        );
+        let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
+        let [status, username, reason, since, until] = filter.params();
+        let params: [&(dyn ToSql + Sync); 7] =
+            [status, username, reason, since, until, &limit, &entry];
+        let db = self.db().await?;
+        let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
 }
 
 const CANCEL: &str = concat!(
@@ -370,19 +382,15 @@ const CANCEL: &str = concat!(
     returning!()
 );
 
-/// Marks the unfinished saga `id` failing with `Cancelled by operator`,
-/// `admin`'s cancel noted in its history; the caller queues it. The row
-/// decides, as between two runs: a run that was reserving cannot complete
-/// it any more (a completion needs no reason set), so it compensates. A
-/// saga already failing keeps its reason and is refused.
-pub async fn cancel(db: &impl GenericClient, id: i64, admin: &str) -> Result<Acted, StoreError> {
-    let entry = entry_json(&HistoryEntry::operator("cancel", admin))?;
-    let reason = reasons::CANCELLED_BY_OPERATOR;
-    let row = db
-        .query_opt(&db.prepare_cached(CANCEL).await?, &[&id, &entry, &reason])
-        .await?;
-    match row {
-        Some(row) => Ok(Acted::Done(Saga::from_row(&row)?)),
-        None => refused(db, id).await,
+impl Store {
+    /// Marks the unfinished saga `id` failing with `Cancelled by operator`,
+    /// `admin`'s cancel noted in its history; the caller queues it. The row
+    /// decides, as between two runs: a run that was reserving cannot complete
+    /// it any more (a completion needs no reason set), so it compensates. A
+    /// saga already failing keeps its reason and is refused.
+    pub async fn cancel(&self, id: i64, admin: &str) -> Answer<Acted> {
+        let entry = entry_json(&HistoryEntry::operator("cancel", admin))?;
+        let reason = reasons::CANCELLED_BY_OPERATOR;
+        self.act(id, CANCEL, &[&id, &entry, &reason]).await
     }
 }

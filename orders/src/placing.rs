@@ -1,16 +1,18 @@
-//! The statements order-api runs: placing orders and reading one's own.
-//! Every query about a user's orders takes the owner, so none can leak
-//! another's.
+//! Placing orders and reading one's own (order-api). Every query about a
+//! user's orders takes the owner, so none can leak another's.
 //!
 //! Every statement is prepared once per connection (`prepare_cached`): an
 //! unprepared one costs an extra round trip and a parse on every call.
 
 use common::money::Amount;
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Pool};
+use futures::FutureExt;
 use tokio_postgres::types::ToSql;
 
+use crate::batch::together_or_alone;
 use crate::order::columns;
-use crate::{Details, Order, Status, StepRecord, StoreError};
+use crate::store::Answer;
+use crate::{Details, Order, Status, StepRecord, Store, StoreError};
 
 /// An order with its saga history, for `GET /api/orders/{id}`.
 #[derive(Debug)]
@@ -30,6 +32,106 @@ pub struct NewOrder {
     pub traceparent: Option<String>,
 }
 
+/// What placing an order did.
+#[derive(Debug)]
+pub enum Placed {
+    /// A new pending order, to be queued.
+    New(Order),
+    /// The owner placed an order with this idempotency key before: that one.
+    Existing(Order),
+}
+
+impl Store {
+    /// Makes a pending order durable, in a statement it shares with the
+    /// orders placed at the same moment. An order the database refuses
+    /// fails alone.
+    pub async fn place(&self, order: NewOrder) -> Answer<Placed> {
+        let key = order.idempotency_key.clone();
+        let owner = order.owner.clone();
+        match (self.inserts.call(order).await??, key) {
+            (Some(order), _) => Ok(Placed::New(order)),
+            (None, Some(key)) => find_by_key(&self.db().await?, &owner, &key)
+                .await?
+                .map(Placed::Existing)
+                .ok_or_else(|| {
+                    StoreError::Inconsistent(
+                        "an idempotency key conflicted but no order has it".into(),
+                    )
+                }),
+            (None, None) => Err(StoreError::Inconsistent(
+                "an order without a key conflicted".into(),
+            )),
+        }
+    }
+
+    /// The owner's order `id` with its saga history; `None` if there is
+    /// none or it is someone else's.
+    pub async fn find_owned(&self, owner: &str, id: i64) -> Answer<Option<OrderWithHistory>> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            ", history::text FROM orders WHERE id = $1 AND username = $2"
+        );
+        let db = self.db().await?;
+        let Some(row) = db
+            .query_opt(&db.prepare_cached(sql).await?, &[&id, &owner])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let order = Order::from_row(&row)?;
+        let history =
+            serde_json::from_str(row.try_get("history")?).map_err(|err| StoreError::Corrupt {
+                id,
+                detail: format!("history: {err}"),
+            })?;
+        Ok(Some(OrderWithHistory { order, history }))
+    }
+
+    /// A page of the owner's orders: the newest `limit` after skipping the
+    /// newest `offset`, returned oldest first.
+    pub async fn list_owned(
+        &self,
+        owner: &str,
+        status: Option<Status>,
+        limit: i64,
+        offset: i64,
+    ) -> Answer<Vec<Order>> {
+        let sql = concat!(
+            "SELECT * FROM (SELECT ",
+            columns!(),
+            " FROM orders
+                 WHERE username = $1 AND ($2::text IS NULL OR status = $2)
+                 ORDER BY id DESC LIMIT $3 OFFSET $4
+             ) AS page ORDER BY id"
+        );
+        let status = status.map(Status::as_str);
+        let params: [&(dyn ToSql + Sync); 4] = [&owner, &status, &limit, &offset];
+        let db = self.db().await?;
+        Order::from_rows(&db.query(&db.prepare_cached(sql).await?, &params).await?)
+    }
+}
+
+/// Inserts a batch: all in one statement, and if the database refuses that,
+/// order by order, so that one it refuses does not fail the others and
+/// each gets its own error.
+pub(crate) async fn insert_batch(pool: Pool, orders: Vec<NewOrder>) -> Vec<Answer<Option<Order>>> {
+    let answers = async {
+        let db = pool.get().await?;
+        together_or_alone(
+            &db,
+            &orders,
+            |_| true,
+            |db, orders| insert_all(db, orders).boxed(),
+        )
+        .await
+    };
+    // Only a batch of one fails as a whole.
+    answers
+        .await
+        .unwrap_or_else(|err| vec![Err(err); orders.len()])
+}
+
 /// Inserts pending orders in one statement; answers one per order, in the
 /// same order: `None` when its owner already used its idempotency key (the
 /// earlier order is then found with `find_by_key`), including for the second
@@ -37,7 +139,7 @@ pub struct NewOrder {
 /// every row returned is matched to the order it came from, from the
 /// sequence the id column's default uses (`BIGSERIAL` named it): looking the
 /// name up with `pg_get_serial_sequence` costs about 5 µs per row.
-pub async fn insert_all(
+async fn insert_all(
     db: &impl GenericClient,
     orders: &[NewOrder],
 ) -> Result<Vec<Option<Order>>, StoreError> {
@@ -87,7 +189,7 @@ pub async fn insert_all(
 }
 
 /// The owner's order made with this idempotency key.
-pub async fn find_by_key(
+async fn find_by_key(
     db: &impl GenericClient,
     owner: &str,
     key: &str,
@@ -101,53 +203,4 @@ pub async fn find_by_key(
         .query_opt(&db.prepare_cached(sql).await?, &[&owner, &key])
         .await?;
     row.as_ref().map(Order::from_row).transpose()
-}
-
-/// The owner's order `id` with its saga history; `None` if there is none or
-/// it is someone else's.
-pub async fn find_owned(
-    db: &impl GenericClient,
-    owner: &str,
-    id: i64,
-) -> Result<Option<OrderWithHistory>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        ", history::text FROM orders WHERE id = $1 AND username = $2"
-    );
-    let Some(row) = db
-        .query_opt(&db.prepare_cached(sql).await?, &[&id, &owner])
-        .await?
-    else {
-        return Ok(None);
-    };
-    let order = Order::from_row(&row)?;
-    let history =
-        serde_json::from_str(row.try_get("history")?).map_err(|err| StoreError::Corrupt {
-            id,
-            detail: format!("history: {err}"),
-        })?;
-    Ok(Some(OrderWithHistory { order, history }))
-}
-
-/// A page of the owner's orders: the newest `limit` after skipping the
-/// newest `offset`, returned oldest first.
-pub async fn list_owned(
-    db: &impl GenericClient,
-    owner: &str,
-    status: Option<Status>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Order>, StoreError> {
-    let sql = concat!(
-        "SELECT * FROM (SELECT ",
-        columns!(),
-        " FROM orders
-             WHERE username = $1 AND ($2::text IS NULL OR status = $2)
-             ORDER BY id DESC LIMIT $3 OFFSET $4
-         ) AS page ORDER BY id"
-    );
-    let status = status.map(Status::as_str);
-    let params: [&(dyn ToSql + Sync); 4] = [&owner, &status, &limit, &offset];
-    Order::from_rows(&db.query(&db.prepare_cached(sql).await?, &params).await?)
 }

@@ -1,7 +1,7 @@
 //! The orders schema's migrations keep what earlier versions stored.
 
 use common::testing::TestDatabase;
-use orders::placing;
+use orders::Store;
 
 /// The schema as its first version left it.
 fn first_version() -> refinery::Runner {
@@ -44,14 +44,13 @@ async fn histories_kept_in_saga_steps_move_onto_their_orders_in_order() {
     .await
     .expect("its history, the first version's way");
 
-    // As a service does at start.
-    let pool = common::db::pool(&database.settings).expect("a pool");
-    common::db::migrate(&pool, orders::migrations())
+    // As a service does at start: migrating to the latest version.
+    let store = Store::connect(&database.settings)
         .await
-        .expect("migrating to the latest version");
-    let db = pool.get().await.expect("a connection");
+        .expect("connected and migrated");
 
-    let moved = placing::find_owned(&db, "buyer", with_steps)
+    let moved = store
+        .find_owned("buyer", with_steps)
         .await
         .expect("read")
         .expect("the order");
@@ -73,7 +72,8 @@ async fn histories_kept_in_saga_steps_move_onto_their_orders_in_order() {
         (first_at.unix_timestamp(), first_at.millisecond()),
         (1_767_323_045, 678)
     );
-    let pending = placing::find_owned(&db, "buyer", without)
+    let pending = store
+        .find_owned("buyer", without)
         .await
         .expect("read")
         .expect("the order");

@@ -43,3 +43,19 @@ pub fn routes(ready: ReadyCheck) -> BoxedFilter<(Response,)> {
     });
     health.or(ready).unify().or(metrics).unify().boxed()
 }
+
+/// Ready when every one of `checks` is, asked in turn; `Err` names the
+/// first that is not.
+pub fn all(checks: Vec<ReadyCheck>) -> ReadyCheck {
+    use futures::FutureExt;
+    Arc::new(move || {
+        let checks = checks.clone();
+        async move {
+            for check in checks {
+                check().await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    })
+}

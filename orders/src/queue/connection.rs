@@ -43,7 +43,16 @@ where
     }
 }
 
-/// `/ready`'s Redis check.
+/// `/ready`'s check of the queue's Redis.
+pub fn ready_check(conn: ConnectionManager) -> common::http::ops::ReadyCheck {
+    use futures::FutureExt;
+    std::sync::Arc::new(move || {
+        let mut conn = conn.clone();
+        async move { ping(&mut conn).await }.boxed()
+    })
+}
+
+/// A Redis answers `PING`.
 pub async fn ping(conn: &mut ConnectionManager) -> Result<(), String> {
     redis::cmd("PING")
         .query_async::<String>(conn)

@@ -29,7 +29,7 @@ mod scripts;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
 
-pub use connection::{connect, connect_patiently, ping};
+pub use connection::{connect, connect_patiently, ping, ready_check};
 pub use consumer::{Consumer, ConsumerHandle};
 pub use inspect::{depth, workers, Worker};
 

@@ -11,7 +11,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::{store_error, Context};
+use crate::Context;
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / i64 / "cancel")
@@ -24,12 +24,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle(id: i64, admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
-    let acted = {
-        let conn = context.pool.get().await?;
-        orders::oversight::cancel(&conn, id, admin.name())
-            .await
-            .map_err(store_error::answer)?
-    };
+    let acted = context.store.cancel(id, admin.name()).await?;
     let saga = match acted {
         Acted::Done(saga) => saga,
         Acted::Refused(saga) if saga.state.is_final() => {

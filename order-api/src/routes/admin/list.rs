@@ -14,7 +14,7 @@ use warp::Filter;
 
 use super::query::SagaQuery;
 use super::view::SagaView;
-use crate::{store_error, Context};
+use crate::Context;
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas")
@@ -34,10 +34,7 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let limit = query.limit(50)?;
     let filter = query.filter()?;
-    let conn = context.pool.get().await?;
-    let sagas = orders::oversight::list(&conn, &filter, query.before, limit)
-        .await
-        .map_err(store_error::answer)?;
+    let sagas = context.store.list(&filter, query.before, limit).await?;
     // A full page may have more below it.
     let next_before = (sagas.len() as i64 == limit)
         .then(|| sagas.last().map(|saga| saga.order.id))

@@ -14,7 +14,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::query::SagaQuery;
-use crate::{store_error, Context};
+use crate::Context;
 
 const MAX_BULK: i64 = 1000;
 
@@ -29,12 +29,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle_one(id: i64, admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
-    let acted = {
-        let conn = context.pool.get().await?;
-        orders::oversight::retry(&conn, id, admin.name())
-            .await
-            .map_err(store_error::answer)?
-    };
+    let acted = context.store.retry(id, admin.name()).await?;
     let saga = match acted {
         Acted::Done(saga) => saga,
         Acted::Refused(saga) => {
@@ -72,12 +67,10 @@ async fn handle_bulk(
     }
     let limit = query.limit(MAX_BULK)?;
     let filter = query.filter()?;
-    let ids = {
-        let conn = context.pool.get().await?;
-        orders::oversight::retry_all(&conn, &filter, admin.name(), limit)
-            .await
-            .map_err(store_error::answer)?
-    };
+    let ids = context
+        .store
+        .retry_all(&filter, admin.name(), limit)
+        .await?;
     tracing::info!(
         admin = admin.name(),
         retried = ids.len(),

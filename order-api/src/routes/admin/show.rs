@@ -11,7 +11,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::view::SagaView;
-use crate::{store_error, Context};
+use crate::Context;
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / i64)
@@ -24,10 +24,10 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle(id: i64, _admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
-    let conn = context.pool.get().await?;
-    let (saga, history) = orders::oversight::find(&conn, id)
-        .await
-        .map_err(store_error::answer)?
+    let (saga, history) = context
+        .store
+        .find(id)
+        .await?
         .ok_or_else(|| ApiError::not_found("no such saga"))?;
     let workers = orders::queue::workers(&mut context.redis.clone(), &context.queue)
         .await

@@ -18,7 +18,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::view::{seconds_between, WorkerView};
-use crate::{store_error, Context};
+use crate::Context;
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / "stats")
@@ -43,12 +43,7 @@ async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Re
     let since = query
         .since
         .unwrap_or_else(|| OffsetDateTime::now_utc() - time::Duration::DAY);
-    let counts = {
-        let conn = context.pool.get().await?;
-        orders::oversight::counts(&conn, since)
-            .await
-            .map_err(store_error::answer)?
-    };
+    let counts = context.store.counts(since).await?;
     let mut redis = context.redis.clone();
     let depth = orders::queue::depth(&mut redis, &context.queue)
         .await

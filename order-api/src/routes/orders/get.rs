@@ -11,7 +11,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::view::OrderWithHistoryView;
-use crate::{store_error, Context};
+use crate::Context;
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "orders" / i64)
@@ -24,10 +24,10 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle(id: i64, claims: Claims, context: Arc<Context>) -> Result<Response, ApiError> {
-    let conn = context.pool.get().await?;
-    let order = orders::placing::find_owned(&conn, claims.username(), id)
-        .await
-        .map_err(store_error::answer)?
+    let order = context
+        .store
+        .find_owned(claims.username(), id)
+        .await?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
     Ok(json_reply(
         &OrderWithHistoryView::from(order),

@@ -14,7 +14,7 @@ use warp::Filter;
 use orders::Status;
 
 use crate::view::OrderView;
-use crate::{store_error, Context};
+use crate::Context;
 
 const MAX_LIMIT: i64 = 1000;
 
@@ -48,10 +48,10 @@ async fn handle(claims: Claims, query: Query, context: Arc<Context>) -> Result<R
     if offset < 0 {
         return Err(ApiError::bad_request("offset must not be negative").with_field("offset"));
     }
-    let conn = context.pool.get().await?;
-    let page = orders::placing::list_owned(&conn, claims.username(), query.status, limit, offset)
-        .await
-        .map_err(store_error::answer)?;
+    let page = context
+        .store
+        .list_owned(claims.username(), query.status, limit, offset)
+        .await?;
     let page: Vec<OrderView> = page.into_iter().map(OrderView::from).collect();
     Ok(json_reply(&page, StatusCode::OK))
 }

@@ -16,11 +16,11 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use orders::placing;
-use orders::{Details, Order};
+use orders::placing::{self, Placed};
+use orders::Details;
 
 use crate::view::OrderView;
-use crate::{store_error, Context};
+use crate::Context;
 
 static ACCEPTED: LazyLock<IntCounter> = LazyLock::new(|| {
     metrics::counter(
@@ -54,33 +54,34 @@ async fn handle(
     new: NewOrder,
     context: Arc<Context>,
 ) -> Result<Response, ApiError> {
-    let key = key.map(|k| k.as_str().to_owned());
-    let owner = claims.username();
-    let inserted = context
-        .inserts
-        .insert(placing::NewOrder {
-            owner: owner.to_owned(),
+    let placed = context
+        .store
+        .place(placing::NewOrder {
+            owner: claims.username().to_owned(),
             amount: new.amount,
             details: new.details.clone(),
-            idempotency_key: key.clone(),
+            idempotency_key: key.map(|k| k.as_str().to_owned()),
             // The saga's runs join this request's trace.
             traceparent: telemetry::traceparent(&Span::current()),
         })
         .await?;
-    let order = match (inserted, key.as_deref()) {
-        (Some(order), _) => {
+    let order = match placed {
+        Placed::New(order) => {
             // The order is durable now: the answer need not wait for Redis.
             ACCEPTED.inc();
             let queueing = queue(context.clone(), order.id, order.username.clone());
             tokio::spawn(queueing.instrument(queue_span(order.id)));
             order
         }
-        (None, Some(key)) => replay(&context.pool.get().await?, owner, key, &new).await?,
-        (None, None) => {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "insert without a key conflicted"
-            )))
+        // A repeat: the same order, unless the key came with another one.
+        Placed::Existing(earlier)
+            if earlier.amount != new.amount.value() || earlier.details != new.details =>
+        {
+            return Err(ApiError::conflict(
+                "this Idempotency-Key was used for a different order",
+            ))
         }
+        Placed::Existing(earlier) => earlier,
     };
     let location = format!("/api/orders/{}", order.id);
     let body = warp::reply::json(&OrderView::from(order));
@@ -90,30 +91,6 @@ async fn handle(
         location,
     )
     .into_response())
-}
-
-/// The order an earlier request with this key created; 409 if this request
-/// is not the same one.
-async fn replay(
-    db: &deadpool_postgres::Client,
-    owner: &str,
-    key: &str,
-    new: &NewOrder,
-) -> Result<Order, ApiError> {
-    let earlier = placing::find_by_key(db, owner, key)
-        .await
-        .map_err(store_error::answer)?
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!(
-                "idempotency key conflicted but no order has it"
-            ))
-        })?;
-    if earlier.amount != new.amount.value() || earlier.details != new.details {
-        return Err(ApiError::conflict(
-            "this Idempotency-Key was used for a different order",
-        ));
-    }
-    Ok(earlier)
 }
 
 /// With traces on, the span of the queueing that goes on after the answer:

@@ -1,6 +1,6 @@
 //! The mediator: a long-running daemon that drives each accepted order
 //! through its saga (money, item, slot; compensation in reverse on failure).
-//! Several replicas may run on the same queue: see `orders::queue` for how
+//! Several replicas may run on the same queue: see `queue` for how
 //! orders are held, and `saga` for why repeated runs are harmless.
 #![forbid(unsafe_code)]
 
@@ -20,8 +20,8 @@ use anyhow::Context;
 use common::http::ops;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use orders::queue::{Consumer, QueueKeys};
 use orders::Store;
+use queue::{Consumer, QueueKeys};
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -43,7 +43,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     saga_metrics::init();
     let store = Store::connect(&settings.database).await?;
     let client = settings.redis.client()?;
-    let redis = orders::queue::connect_patiently(&client)
+    let redis = queue::connect_patiently(&client)
         .await
         .context("connecting to redis")?;
     let consumer = Consumer::start(client, QueueKeys::new(&settings.queue), redis.clone())
@@ -77,7 +77,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let no_routes = warp::any()
         .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
         .boxed();
-    let ready = ops::all(vec![store.ready_check(), orders::queue::ready_check(redis)]);
+    let ready = ops::all(vec![store.ready_check(), queue::ready_check(redis)]);
     let ops = common::http::serve(
         &settings.listen,
         no_routes,

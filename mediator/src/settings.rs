@@ -4,7 +4,7 @@ use anyhow::ensure;
 use common::config::{self, Listen, Secret};
 use common::db::DatabaseSettings;
 use common::http::Caller;
-use orders::RedisSettings;
+use queue::RedisSettings;
 
 /// The mediator's configuration, from the environment.
 #[derive(Debug, Clone)]

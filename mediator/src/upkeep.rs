@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use orders::queue::ConsumerHandle;
 use orders::Store;
+use queue::ConsumerHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::saga_metrics;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use common::http::{ops, Server};
 use common::jwt::TokenVerifier;
-use orders::queue::QueueKeys;
 use orders::Store;
+use queue::QueueKeys;
 use redis::aio::ConnectionManager;
 
 pub use settings::Settings;
@@ -35,11 +35,8 @@ pub async fn build(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
     let store = Store::connect(&settings.database).await?;
-    let redis = orders::queue::connect_patiently(&settings.redis.client()?).await?;
-    let ready = ops::all(vec![
-        store.ready_check(),
-        orders::queue::ready_check(redis.clone()),
-    ]);
+    let redis = queue::connect_patiently(&settings.redis.client()?).await?;
+    let ready = ops::all(vec![store.ready_check(), queue::ready_check(redis.clone())]);
     let context = Arc::new(Context {
         store,
         redis,

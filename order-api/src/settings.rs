@@ -3,7 +3,7 @@ use std::sync::Arc;
 use common::config::{self, Listen};
 use common::db::DatabaseSettings;
 use common::jwt::TokenVerifier;
-use orders::RedisSettings;
+use queue::RedisSettings;
 
 /// order-api's configuration, from the environment.
 #[derive(Clone)]

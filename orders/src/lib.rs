@@ -1,6 +1,7 @@
 //! The orders database, which order-api and the mediator share: its schema,
 //! its rows and every statement run on it, behind one door, `Store`.
-//! order-api places an order through it and then queues the id; the
+//! order-api places an order through it and then queues the id (on the
+//! `queue` crate's Redis queue, which knows nothing of orders); the
 //! mediator loads the order, drives its saga and ends it through it; the
 //! admin API reads and acts on sagas through it.
 //!
@@ -15,16 +16,13 @@ mod history;
 mod order;
 pub mod oversight;
 pub mod placing;
-pub mod queue;
 pub mod reasons;
-mod redis_settings;
 pub mod sagas;
 mod store;
 
 pub use error::StoreError;
 pub use history::StepRecord;
 pub use order::{Details, ItemId, Order, Status};
-pub use redis_settings::RedisSettings;
 pub use store::Store;
 
 // The orders database's migrations: whoever connects first runs them.

@@ -4,7 +4,7 @@ use common::config::Listen;
 use common::http::{Caller, Callers};
 use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
-use orders::RedisSettings;
+use queue::RedisSettings;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;

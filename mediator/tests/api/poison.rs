@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use common::testing::{tokens, unique_name};
-use orders::queue::QueueKeys;
-use orders::RedisSettings;
+use queue::QueueKeys;
+use queue::RedisSettings;
 use redis::AsyncCommands;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -149,7 +149,7 @@ async fn a_queue_entry_that_is_not_an_order_goes_to_the_dead_list() {
     let client = RedisSettings::new(&redis_url())
         .client()
         .expect("a Redis URL");
-    let mut redis = orders::queue::connect(&client).await.expect("redis");
+    let mut redis = queue::connect(&client).await.expect("redis");
     let name = unique_name("alive");
     let token = stack.user(&name, 100).await;
 

@@ -94,12 +94,12 @@ impl Drill {
 
 /// Waits until redis-server answers PING.
 async fn wait_redis(url: &str) {
-    let Ok(client) = orders::RedisSettings::new(url).client() else {
+    let Ok(client) = queue::RedisSettings::new(url).client() else {
         panic!("{url} is not a Redis URL")
     };
     for _ in 0..100 {
-        if let Ok(mut conn) = orders::queue::connect(&client).await {
-            if orders::queue::ping(&mut conn).await.is_ok() {
+        if let Ok(mut conn) = queue::connect(&client).await {
+            if queue::ping(&mut conn).await.is_ok() {
                 return;
             }
         }

@@ -57,7 +57,7 @@ async fn acted(context: &Context, admin: &Admin, saga: Saga, what: &str) -> Resp
 async fn queue_again(context: &Context, ids: &[i64]) {
     let mut redis = context.redis.clone();
     for &id in ids {
-        if let Err(err) = orders::queue::push(&mut redis, &context.queue, id).await {
+        if let Err(err) = queue::push(&mut redis, &context.queue, id).await {
             tracing::warn!(order_id = id, error = %err, "queueing a re-driven saga failed: the sweeper will");
         }
     }

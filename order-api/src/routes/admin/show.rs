@@ -29,7 +29,7 @@ async fn handle(id: i64, _admin: Admin, context: Arc<Context>) -> Result<Respons
         .find(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such saga"))?;
-    let workers = orders::queue::workers(&mut context.redis.clone(), &context.queue)
+    let workers = queue::workers(&mut context.redis.clone(), &context.queue)
         .await
         .map_err(super::stats::redis_unavailable)?;
     let entry = id.to_string();

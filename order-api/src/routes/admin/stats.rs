@@ -45,10 +45,10 @@ async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Re
         .unwrap_or_else(|| OffsetDateTime::now_utc() - time::Duration::DAY);
     let counts = context.store.counts(since).await?;
     let mut redis = context.redis.clone();
-    let depth = orders::queue::depth(&mut redis, &context.queue)
+    let depth = queue::depth(&mut redis, &context.queue)
         .await
         .map_err(redis_unavailable)?;
-    let workers = orders::queue::workers(&mut redis, &context.queue)
+    let workers = queue::workers(&mut redis, &context.queue)
         .await
         .map_err(redis_unavailable)?;
     let by_state: BTreeMap<&str, i64> = counts

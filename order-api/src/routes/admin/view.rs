@@ -2,8 +2,8 @@
 //! has run.
 
 use orders::oversight::{Saga, SagaState};
-use orders::queue::Worker;
 use orders::{Details, Status};
+use queue::Worker;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use time::OffsetDateTime;

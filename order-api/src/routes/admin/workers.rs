@@ -25,7 +25,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 }
 
 async fn handle(_admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
-    let workers = orders::queue::workers(&mut context.redis.clone(), &context.queue)
+    let workers = queue::workers(&mut context.redis.clone(), &context.queue)
         .await
         .map_err(redis_unavailable)?;
     let workers: Vec<WorkerView> = workers.into_iter().map(WorkerView::from).collect();

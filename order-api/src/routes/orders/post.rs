@@ -109,7 +109,7 @@ fn queue_span(order_id: i64) -> Span {
 /// sweeper will queue it.
 async fn queue(context: Arc<Context>, order_id: i64, username: String) {
     let mut redis = context.redis.clone();
-    match orders::queue::push(&mut redis, &context.queue, order_id).await {
+    match queue::push(&mut redis, &context.queue, order_id).await {
         Ok(()) => tracing::info!(order_id, %username, "order accepted"),
         Err(err) => tracing::warn!(
             order_id,

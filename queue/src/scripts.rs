@@ -2,7 +2,7 @@
 //! what its KEYS and ARGV are and what it returns.
 
 /// Moves a dead consumer's in-flight jobs back to the queue.
-pub(super) const RECLAIM: &str = r"
+pub(crate) const RECLAIM: &str = r"
 -- KEYS[1] the queue, KEYS[2] the workers zset, KEYS[3] the worker's in-flight list
 -- ARGV[1] the worker id; ARGV[2] a heartbeat older than this (ms) is dead,
 --         or 'now' to hand back unconditionally (a consumer shutting down)
@@ -20,7 +20,7 @@ return moved
 ";
 
 /// Pushes back the candidates that are neither queued nor in flight.
-pub(super) const SWEEP: &str = r"
+pub(crate) const SWEEP: &str = r"
 -- KEYS[1] the queue, KEYS[2..] every worker's in-flight list
 -- ARGV the candidate job ids
 -- Returns the ids pushed back onto the queue.
@@ -41,7 +41,7 @@ return pushed
 ";
 
 /// Moves a held entry that is not a job to the dead list.
-pub(super) const BURY: &str = r"
+pub(crate) const BURY: &str = r"
 -- KEYS[1] the consumer's in-flight list, KEYS[2] the dead list
 -- ARGV[1] the entry, ARGV[2] how many entries the dead list keeps
 -- Returns 1 if the entry was held and is buried now, else 0.
@@ -54,11 +54,11 @@ return 0
 ";
 
 /// How many entries the dead list keeps.
-pub(super) const DEAD_KEPT: usize = 10_000;
+pub(crate) const DEAD_KEPT: usize = 10_000;
 
 /// Puts one held job back at the end of the queue (its run failed for a
 /// reason that a later run may not meet).
-pub(super) const RETRY_LATER: &str = r"
+pub(crate) const RETRY_LATER: &str = r"
 -- KEYS[1] the queue, KEYS[2] the consumer's in-flight list
 -- ARGV[1] the job id
 -- Returns 1 if the job was held and is queued again, 0 if it was not held.

@@ -3,7 +3,7 @@
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
 
-use super::QueueKeys;
+use crate::QueueKeys;
 
 /// How many jobs wait in the queue (not those in flight).
 pub async fn depth(conn: &mut ConnectionManager, keys: &QueueKeys) -> RedisResult<u64> {

@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, Direction, RedisResult, Script};
 
-use super::connection::patiently;
-use super::inspect::depth;
-use super::scripts::{BURY, DEAD_KEPT, RECLAIM, RETRY_LATER, SWEEP};
-use super::QueueKeys;
+use crate::connection::patiently;
+use crate::inspect::depth;
+use crate::scripts::{BURY, DEAD_KEPT, RECLAIM, RETRY_LATER, SWEEP};
+use crate::QueueKeys;
 
 /// One consumer of a queue: takes jobs with `next`. Everything else a
 /// consumer does goes through its cloneable `handle`.

@@ -24,7 +24,7 @@ pub async fn connect_patiently(client: &Client) -> RedisResult<ConnectionManager
 /// Runs `attempt` until it succeeds, for up to 30 s: a Redis that was just
 /// started refuses connections, and then answers `LOADING` to every command
 /// until it has read its append-only file back.
-pub(super) async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> RedisResult<T>
+pub(crate) async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> RedisResult<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = RedisResult<T>>,

@@ -17,14 +17,18 @@
 //! delivered more than once; consumers must be idempotent. Every key shares
 //! the `{name}` hash tag, so the multi-key scripts stay legal on a cluster.
 //!
-//! `connection` opens and waits for Redis, `consumer` takes and settles
-//! jobs, `scripts` holds the Lua that must run atomically, and `inspect`
-//! is what an operator reads (depth, workers).
+//! `settings` says where Redis is (`REDIS_URL`, `REDIS_CA_FILE`),
+//! `connection` opens and waits for it, `consumer` takes and settles jobs,
+//! `scripts` holds the Lua that must run atomically, and `inspect` is what
+//! an operator reads (depth, workers). Each script is tested on its own
+//! against a real Redis in `tests/`.
+#![forbid(unsafe_code)]
 
 mod connection;
 mod consumer;
 mod inspect;
 mod scripts;
+mod settings;
 
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
@@ -32,6 +36,7 @@ use redis::{AsyncCommands, RedisResult};
 pub use connection::{connect, connect_patiently, ping, ready_check};
 pub use consumer::{Consumer, ConsumerHandle};
 pub use inspect::{depth, workers, Worker};
+pub use settings::RedisSettings;
 
 /// The keys of one named queue.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image holds all six services and shopctl; the chart's Deployments pick the binary
 # (command: ["/usr/local/bin/<service>"]). Build from the repository root:
-#   docker build -t shop:0.1.0 .
-# and run one service by naming it: docker run --rm shop:0.1.0 auth
+#   docker build -t shop:0.2.0 .
+# and run one service by naming it: docker run --rm shop:0.2.0 auth
 
 FROM rust:1-bookworm AS build
 WORKDIR /src

@@ -2,6 +2,7 @@ use billing::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    common::version::answer_flag("billing");
     let _telemetry = common::telemetry::init("billing")?;
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();

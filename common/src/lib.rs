@@ -43,5 +43,6 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
+pub mod version;
 
 pub use http::error::ApiError;

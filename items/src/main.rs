@@ -2,6 +2,7 @@ use items::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    common::version::answer_flag("items");
     let _telemetry = common::telemetry::init("items")?;
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();

@@ -94,6 +94,10 @@ fn parse() -> anyhow::Result<Plan> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
+        println!("loadgen {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
     let plan = parse()?;
     let report = load::run(&plan).await?;
     report::write(&plan, &report)?;

@@ -16,6 +16,8 @@ pub const USAGE: &str = "usage:
   shopctl sagas cancel ID [--json]
   shopctl workers [--json]
   shopctl admin create NAME        (the password on standard input; runs auth's command)
+  shopctl version [--json]         (this program's version and the server's)
+  shopctl --version                (this program's version alone)
 
 S: pending, completed, failed, running, compensating or parked. T: an RFC 3339 time.
 SHOP_URL (default http://127.0.0.1:8080), SHOP_USER (default admin),
@@ -30,6 +32,9 @@ pub enum Command {
     Cancel(i64),
     Workers,
     AdminCreate(String),
+    /// Only this program's version: no server is asked.
+    OwnVersion,
+    Version,
 }
 
 /// What to run, and whether to print JSON.
@@ -68,6 +73,8 @@ pub fn parse(args: &[String]) -> anyhow::Result<Parsed> {
         ["sagas", "cancel", id] => Command::Cancel(id_of(id)?),
         ["workers"] => Command::Workers,
         ["admin", "create", name] => Command::AdminCreate((*name).to_owned()),
+        ["--version" | "-V"] => Command::OwnVersion,
+        ["version"] => Command::Version,
         [] => bail!("no command"),
         _ => bail!("unknown command: {}", args.join(" ")),
     };
@@ -124,8 +131,13 @@ fn encode(value: &str) -> String {
 }
 
 pub async fn run(parsed: Parsed) -> anyhow::Result<()> {
-    if let Command::AdminCreate(name) = &parsed.command {
-        return admin::create(name);
+    match &parsed.command {
+        Command::AdminCreate(name) => return admin::create(name),
+        Command::OwnVersion => {
+            println!("shopctl {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        _ => {}
     }
     let api = Api::login().await?;
     let (answer, print): (Value, fn(&Value)) = match parsed.command {
@@ -150,7 +162,9 @@ pub async fn run(parsed: Parsed) -> anyhow::Result<()> {
             show::acted,
         ),
         Command::Workers => (api.get("/api/admin/workers").await?, show::workers),
-        Command::AdminCreate(_) => unreachable!("handled above"),
+        // The admin API's stats carry the version order-api runs.
+        Command::Version => (api.get("/api/admin/sagas/stats").await?, show::version),
+        Command::AdminCreate(_) | Command::OwnVersion => unreachable!("handled above"),
     };
     if parsed.json {
         println!("{answer}");

@@ -150,6 +150,12 @@ pub fn stats(answer: &Value) {
     println!("queue depth:       {}", text(&answer["queue_depth"]));
     let workers = answer["workers"].as_array().map_or(0, Vec::len);
     println!("workers:           {workers}");
+    println!("server version:    {}", text(&answer["version"]));
+}
+
+pub fn version(answer: &Value) {
+    println!("shopctl {}", env!("CARGO_PKG_VERSION"));
+    println!("server  {}", text(&answer["version"]));
 }
 
 pub fn workers(answer: &Value) {

@@ -2,6 +2,7 @@ use slots::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    common::version::answer_flag("slots");
     let _telemetry = common::telemetry::init("slots")?;
     let settings = Settings::from_env()?;
     let shutdown = common::shutdown::on_signal();

@@ -137,7 +137,9 @@ async fn operational_routes_answer() {
         async move { client.send(hyper::Method::GET, &url, &[], None).await }
     };
 
-    assert_eq!(get("/health").await.status, 200);
+    let health = get("/health").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["version"], common::version::VERSION);
     assert_eq!(get("/ready").await.status, 200);
     let metrics = get("/metrics").await;
     assert_eq!(metrics.status, 200);

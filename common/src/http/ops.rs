@@ -1,5 +1,5 @@
 //! The operational routes every service serves (not routed by the ingress):
-//! `GET /health` (the process answers), `GET /ready` (its dependencies
+//! `GET /health` (the process answers, and with which version), `GET /ready` (its dependencies
 //! answer) and `GET /metrics` (Prometheus text format).
 
 use std::sync::Arc;
@@ -18,9 +18,10 @@ use crate::metrics;
 pub type ReadyCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 pub fn routes(ready: ReadyCheck) -> BoxedFilter<(Response,)> {
-    let health = warp::path!("health")
-        .and(warp::get())
-        .map(|| json_reply(&json!({"status": "ok"}), StatusCode::OK));
+    let health = warp::path!("health").and(warp::get()).map(|| {
+        let version = crate::version::VERSION;
+        json_reply(&json!({"status": "ok", "version": version}), StatusCode::OK)
+    });
     let ready = warp::path!("ready").and(warp::get()).then(move || {
         let check = ready.clone();
         async move {

@@ -90,7 +90,7 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
     TRACING.store(provider.is_some(), Ordering::Relaxed);
     tracing::info!(
         service,
-        version = env!("CARGO_PKG_VERSION"),
+        version = crate::version::VERSION,
         traces = provider.is_some(),
         "starting"
     );

@@ -85,6 +85,7 @@ async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Re
             "workers": workers,
             "parked": parked,
             "finished_since": since.format(&Rfc3339).ok(),
+            "version": common::version::VERSION,
         }),
         StatusCode::OK,
     ))

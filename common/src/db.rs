@@ -69,6 +69,14 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
 
 /// Runs the service's embedded migrations. A session advisory lock makes
 /// replicas that start together take turns instead of racing.
+///
+/// A database that a newer release migrated further is accepted, with a
+/// warning that names the migrations this build does not know: migrations
+/// only add (docs/releases.md), so this build runs on the newer schema, and
+/// a rollback or an old pod in a rolling upgrade keeps working. Refused:
+/// an applied migration whose checksum differs from this build's (it was
+/// edited after it ran), one this build lacks below its own newest (another
+/// branch's), and one of this build's skipped below the newest applied.
 pub async fn migrate(pool: &Pool, runner: refinery::Runner) -> anyhow::Result<()> {
     const MIGRATION_LOCK: i64 = 0x5348_4f50; // any constant shared by all replicas
     let mut conn = pool.get().await.context("connecting to the database")?;
@@ -76,11 +84,77 @@ pub async fn migrate(pool: &Pool, runner: refinery::Runner) -> anyhow::Result<()
         .await
         .context("taking the migration lock")?;
     let client: &mut tokio_postgres::Client = &mut conn;
-    let result = runner.run_async(client).await.context("running migrations");
+    let result = async {
+        let newer = newer_than_this_build(client, &runner).await?;
+        let runner = match newer.is_empty() {
+            true => runner,
+            false => {
+                tracing::warn!(
+                    migrations = %newer.join(", "),
+                    "the database holds migrations this build does not know (a newer release ran them): running on the newer schema"
+                );
+                // Every one of ours was checked applied, in order.
+                runner.set_abort_missing(false)
+            }
+        };
+        runner.run_async(client).await.context("running migrations")?;
+        anyhow::Ok(())
+    }
+    .await;
     conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await
         .context("releasing the migration lock")?;
-    result.map(|_| ())
+    result
+}
+
+/// The applied migrations, newer than every one of `runner`'s, that it
+/// does not know, as `V6__name`; `Err` when the history and `runner`'s
+/// migrations differ in a way a newer release does not explain.
+async fn newer_than_this_build(
+    client: &tokio_postgres::Client,
+    runner: &refinery::Runner,
+) -> anyhow::Result<Vec<String>> {
+    let history: Option<String> = client
+        .query_one("SELECT to_regclass('refinery_schema_history')::text", &[])
+        .await
+        .context("looking for the migration history")?
+        .get(0);
+    if history.is_none() {
+        return Ok(Vec::new());
+    }
+    let applied: Vec<(i32, String)> = client
+        .query(
+            "SELECT version, name FROM refinery_schema_history ORDER BY version",
+            &[],
+        )
+        .await
+        .context("reading the migration history")?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let ours: Vec<i32> = runner
+        .get_migrations()
+        .iter()
+        .map(|m| m.version() as i32)
+        .collect();
+    let our_newest = ours.iter().copied().max().unwrap_or(i32::MIN);
+    let unknown: Vec<&(i32, String)> = applied.iter().filter(|(v, _)| !ours.contains(v)).collect();
+    if let Some((version, name)) = unknown.iter().find(|(v, _)| *v <= our_newest) {
+        anyhow::bail!(
+            "the database holds migration V{version}__{name}, which this build does not have, below its own newest V{our_newest}: another branch's schema"
+        );
+    }
+    if !unknown.is_empty() {
+        if let Some(skipped) = ours.iter().find(|v| !applied.iter().any(|(a, _)| a == *v)) {
+            anyhow::bail!(
+                "this build's migration V{skipped} was never applied, yet newer ones were"
+            );
+        }
+    }
+    Ok(unknown
+        .iter()
+        .map(|(v, name)| format!("V{v}__{name}"))
+        .collect())
 }
 
 /// Connects and migrates, retrying for a while: in a cluster the database

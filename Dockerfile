@@ -3,6 +3,9 @@
 # (command: ["/usr/local/bin/<service>"]). Build from the repository root:
 #   docker build -t shop:0.2.0 .
 # and run one service by naming it: docker run --rm shop:0.2.0 auth
+# Without an engine, scripts/image builds the same image (the same paths,
+# user and convention) from Debian packages, and scripts/image-check starts
+# every service from it.
 
 FROM rust:1-bookworm AS build
 WORKDIR /src

@@ -411,6 +411,36 @@ def check_probes_and_resources(checks, label, docs):
             if any(k not in resources.get(kind, {}) for kind in ("requests", "limits") for k in ("cpu", "memory")):
                 bad.append(f"{workload['metadata']['name']}/{container['name']}")
     checks.check(f"[{label}] every container has cpu and memory requests and limits", not bad, bad)
+    check_rolling_updates(checks, label, docs)
+
+
+def check_rolling_updates(checks, label, docs):
+    """An upgrade or a rollback never lowers capacity, the ingress stops
+    sending before a process stops, and the mediator may drain."""
+    bad = []
+    for name, deployment in by_component(docs, "Deployment").items():
+        rolling = deployment["spec"].get("strategy", {}).get("rollingUpdate", {})
+        if rolling.get("maxUnavailable") != 0 or not rolling.get("maxSurge"):
+            bad.append(f"{name}: strategy {rolling}")
+        pod = pod_spec(deployment)
+        container = pod["containers"][0]
+        pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+        if name != "mediator" and pre_stop[:1] != ["sleep"]:
+            bad.append(f"{name}: no preStop pause")
+        if name == "mediator":
+            period = pod.get("terminationGracePeriodSeconds", 30)
+            configured = int(config_value(docs, "SHUTDOWN_GRACE_MS") or 10000)
+            if period * 1000 <= configured:
+                bad.append(f"mediator: terminationGracePeriodSeconds {period} within its drain {configured} ms")
+    checks.check(f"[{label}] rolling updates: maxUnavailable 0 with a surge, a preStop pause before the "
+                 "ingress's services stop, the mediator's grace longer than its drain", not bad, bad)
+
+
+def config_value(docs, key):
+    for config_map in kinds(docs, "ConfigMap"):
+        if key in config_map.get("data", {}):
+            return config_map["data"][key]
+    return None
 
 
 def check_service_env(checks, label, docs, values):

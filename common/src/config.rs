@@ -86,6 +86,11 @@ pub struct Listen {
     pub addr: SocketAddr,
     pub header_timeout: Duration,
     pub request_timeout: Duration,
+    /// `SHUTDOWN_DELAY_MS` (default 0): after SIGTERM, how long the server
+    /// goes on accepting while `/ready` answers 503, so that a proxy that
+    /// polls readiness stops sending before the port closes. Kubernetes
+    /// gets the same from the chart's preStop pause.
+    pub shutdown_delay: Duration,
 }
 
 impl Listen {
@@ -99,6 +104,7 @@ impl Listen {
             addr: SocketAddr::new(host, port),
             header_timeout: millis("HTTP_HEADER_TIMEOUT_MS", Self::HEADER_TIMEOUT)?,
             request_timeout: millis("HTTP_REQUEST_TIMEOUT_MS", Self::REQUEST_TIMEOUT)?,
+            shutdown_delay: millis("SHUTDOWN_DELAY_MS", Duration::ZERO)?,
         };
         anyhow::ensure!(
             !listen.header_timeout.is_zero() && !listen.request_timeout.is_zero(),
@@ -113,6 +119,7 @@ impl Listen {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             header_timeout: Self::HEADER_TIMEOUT,
             request_timeout: Self::REQUEST_TIMEOUT,
+            shutdown_delay: Duration::ZERO,
         }
     }
 }

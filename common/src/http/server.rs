@@ -1,10 +1,14 @@
 //! Serving a service: its routes plus the operational ones, every rejection
 //! turned into JSON, one log line, one metric and (with traces on) one span
-//! per request, and a graceful shutdown that lets requests in flight finish.
+//! per request, and a graceful shutdown: `/ready` turns 503 at once, the
+//! server goes on accepting for `SHUTDOWN_DELAY_MS`, then lets the requests
+//! in flight finish.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -42,8 +46,9 @@ pub fn serve(
     ready: ReadyCheck,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
+    let draining = Arc::new(AtomicBool::new(false));
     let app = routes
-        .or(ops::routes(ready))
+        .or(ops::routes(unready_while_draining(ready, draining.clone())))
         .unify()
         .recover(recover)
         .unify()
@@ -61,9 +66,19 @@ pub fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(listen.header_timeout);
     let request_timeout = listen.request_timeout;
+    let delay = listen.shutdown_delay;
+    let stop = async move {
+        shutdown.await;
+        draining.store(true, Ordering::Relaxed);
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "shutting down: /ready answers 503"
+        );
+        tokio::time::sleep(delay).await;
+    };
     let run = async move {
         let connections = GracefulShutdown::new();
-        let mut shutdown = std::pin::pin!(shutdown);
+        let mut shutdown = std::pin::pin!(stop);
         loop {
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -113,6 +128,14 @@ pub fn serve(
     Ok(Server {
         addr,
         run: run.boxed(),
+    })
+}
+
+/// `ready`, except that once the server drains it answers "shutting down".
+fn unready_while_draining(ready: ReadyCheck, draining: Arc<AtomicBool>) -> ReadyCheck {
+    Arc::new(move || match draining.load(Ordering::Relaxed) {
+        true => futures::future::ready(Err("shutting down".to_owned())).boxed(),
+        false => ready(),
     })
 }
 
@@ -175,6 +198,13 @@ mod tests {
     use super::*;
 
     async fn spawn(listen: Listen) -> SocketAddr {
+        spawn_until(listen, futures::future::pending()).await
+    }
+
+    async fn spawn_until(
+        listen: Listen,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> SocketAddr {
         let routes = warp::path!("slow")
             .then(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -186,7 +216,7 @@ mod tests {
             .unify()
             .boxed();
         let ready: ReadyCheck = std::sync::Arc::new(|| async { Ok(()) }.boxed());
-        let server = serve(&listen, routes, ready, futures::future::pending()).expect("bound");
+        let server = serve(&listen, routes, ready, shutdown).expect("bound");
         tokio::spawn(server.run);
         server.addr
     }
@@ -201,6 +231,44 @@ mod tests {
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
         String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    fn get(addr: SocketAddr, path: &'static str) -> tokio::task::JoinHandle<String> {
+        tokio::task::spawn_blocking(move || {
+            let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            exchange(addr, request.as_bytes())
+        })
+    }
+
+    #[tokio::test]
+    async fn on_shutdown_it_answers_unready_but_serves_through_the_delay_then_closes() {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let listen = Listen {
+            shutdown_delay: Duration::from_millis(1500),
+            ..Listen::ephemeral()
+        };
+        let addr = spawn_until(listen, async {
+            let _ = stopped.await;
+        })
+        .await;
+        assert!(get(addr, "/ready")
+            .await
+            .expect("joined")
+            .starts_with("HTTP/1.1 200"));
+
+        stop.send(()).expect("still serving");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let ready = get(addr, "/ready").await.expect("joined");
+        assert!(ready.starts_with("HTTP/1.1 503"), "{ready:?}");
+        assert!(ready.contains("shutting down"), "{ready:?}");
+        let health = get(addr, "/health").await.expect("joined");
+        assert!(health.starts_with("HTTP/1.1 200"), "{health:?}");
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "still accepting after the delay"
+        );
     }
 
     #[tokio::test]

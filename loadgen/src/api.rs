@@ -40,12 +40,27 @@ impl Api {
         token: Option<&str>,
         body: &Value,
     ) -> anyhow::Result<(StatusCode, Value)> {
+        self.send_with(method, path, token, None, body).await
+    }
+
+    /// `send`, with an `Idempotency-Key` when `key` is given.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("content-type", "application/json");
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
         }
         let request = request.body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
         let response = self.http.request(request).await?;

@@ -12,6 +12,7 @@
 
 mod api;
 mod conservation;
+mod drill;
 mod load;
 mod loops;
 mod plot;
@@ -92,8 +93,50 @@ fn parse() -> anyhow::Result<Plan> {
     Ok(plan)
 }
 
+fn parse_drill() -> anyhow::Result<drill::Drill> {
+    let usage = "loadgen upgrade-drill --from DIR --to DIR [--stack scripts/stack] [--users N] \
+                 [--between-ms N] [--upgrade-only] [--gateway URL] [--pg URL]";
+    let mut drill = drill::Drill {
+        gateway: "http://127.0.0.1:8080".into(),
+        pg_url: "postgres://postgres@127.0.0.1:55432".into(),
+        users: 40,
+        from_bin: PathBuf::new(),
+        to_bin: PathBuf::new(),
+        stack: PathBuf::from("scripts/stack"),
+        upgrade_only: false,
+        between: Duration::from_secs(2),
+    };
+    let mut args = std::env::args().skip(2);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{arg} needs a value; usage: {usage}"))
+        };
+        match arg.as_str() {
+            "--from" => drill.from_bin = value()?.into(),
+            "--to" => drill.to_bin = value()?.into(),
+            "--stack" => drill.stack = value()?.into(),
+            "--users" => drill.users = value()?.parse().context("--users")?,
+            "--between-ms" => {
+                drill.between = Duration::from_millis(value()?.parse().context("--between-ms")?)
+            }
+            "--upgrade-only" => drill.upgrade_only = true,
+            "--gateway" => drill.gateway = value()?,
+            "--pg" => drill.pg_url = value()?,
+            other => bail!("unknown argument {other}; usage: {usage}"),
+        }
+    }
+    if drill.from_bin.as_os_str().is_empty() || drill.to_bin.as_os_str().is_empty() {
+        bail!("--from and --to are required; usage: {usage}");
+    }
+    Ok(drill)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("upgrade-drill") {
+        return drill::run(&parse_drill()?).await;
+    }
     if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
         println!("loadgen {}", env!("CARGO_PKG_VERSION"));
         return Ok(());

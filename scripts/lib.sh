@@ -123,8 +123,28 @@ stack_env_for() {
   esac
 }
 
-# Installs the missing Debian packages when root; otherwise prints the
-# apt-get command to run and fails.
+# Installs Debian packages, saying in one line what and why:
+#   apt_install "what they are for" [--no-install-recommends] PACKAGE...
+# Quiet: no debconf questions, no progress; the package lists are refreshed
+# only when the install needs it. Not root: prints the command and fails.
+apt_install() {
+  local why=$1
+  shift
+  local packages=() arg
+  for arg; do [[ $arg == -* ]] || packages+=("$arg"); done
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing ${packages[*]} ($why); run: sudo apt-get install -y $*"
+  fi
+  printf '[install] %s: %s\n' "${packages[*]}" "$why" >&2
+  local apt=(apt-get install -y -qq -o Dpkg::Use-Pty=0 "$@")
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" >/dev/null 2>&1 || {
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" >/dev/null
+  }
+}
+
+# The stack's own packages: PostgreSQL, Redis, nginx and the tools the
+# scripts use.
 ensure_packages() {
   local missing=()
   [ -x "$PG_BIN/pg_ctl" ] || missing+=(postgresql-15)
@@ -133,18 +153,13 @@ ensure_packages() {
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq) # README's "Try it" reads JSON with it
   command -v openssl >/dev/null || missing+=(openssl)
   command -v python3 >/dev/null || missing+=(python3) # scripts/smoke reads JSON with it
   [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    die "missing packages; run: sudo apt-get install -y ${missing[*]}"
-  fi
-  say "installing ${missing[*]}"
   # apt may start the distro's own redis/nginx/postgres on their default
   # ports: harmless, this stack uses its own processes and ports.
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install "the stack's databases, its gateway and the tools its scripts use" "${missing[@]}"
 }
 
 # cargo with rustfmt and clippy; Debian's own Rust is too old, so this only

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::api::{Api, User};
 use crate::conservation;
-use crate::load::connect;
+use crate::load::{connect, wait_final};
 
 /// The services in the order a rolling upgrade replaces them: the callees
 /// first, the mediator last.
@@ -211,20 +211,8 @@ async fn restart(drill: &Drill, service: &str, bin: &PathBuf) -> anyhow::Result<
 async fn verdict(drill: &Drill, run_id: &str, seen: &Seen) -> anyhow::Result<()> {
     let orders = connect(&format!("{}/orders", drill.pg_url)).await?;
     let prefix = format!("upg{run_id}u%");
-    let waited = Instant::now();
-    let pending = loop {
-        let pending: i64 = orders
-            .query_one(
-                "SELECT count(*) FROM orders WHERE username LIKE $1 AND status = 'pending'",
-                &[&prefix],
-            )
-            .await?
-            .get(0);
-        if pending == 0 || waited.elapsed() > Duration::from_secs(120) {
-            break pending;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let accepted: Vec<i64> = seen.accepted.values().flatten().copied().collect();
+    let still_pending = wait_final(&orders, &accepted).await.err();
     let rows = orders
         .query(
             "SELECT idempotency_key, count(*), min(id) FROM orders WHERE username LIKE $1 GROUP BY 1",
@@ -236,12 +224,7 @@ async fn verdict(drill: &Drill, run_id: &str, seen: &Seen) -> anyhow::Result<()>
         .map(|row| (row.get(0), (row.get(1), row.get(2))))
         .collect();
 
-    let mut problems = Vec::new();
-    if pending > 0 {
-        problems.push(format!(
-            "{pending} orders still pending 120 s after the load"
-        ));
-    }
+    let mut problems: Vec<String> = still_pending.iter().map(|err| format!("{err:#}")).collect();
     let doubled: Vec<_> = stored.iter().filter(|(_, (count, _))| *count > 1).collect();
     if !doubled.is_empty() {
         problems.push(format!("keys that made more than one order: {doubled:?}"));

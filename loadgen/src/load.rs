@@ -223,7 +223,8 @@ where
     Ok(stage)
 }
 
-async fn wait_final(orders: &tokio_postgres::Client, ids: &[i64]) -> anyhow::Result<()> {
+/// Waits up to 120 s until none of `ids` is pending.
+pub async fn wait_final(orders: &tokio_postgres::Client, ids: &[i64]) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let pending: i64 = orders

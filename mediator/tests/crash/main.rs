@@ -5,6 +5,7 @@
 //! capacity add up exactly: no order lost, none applied twice.
 
 mod processes;
+mod versions;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -393,32 +394,4 @@ async fn assert_conservation(drill: &Drill, users: &[(String, String)], accepted
         completed.len(),
         "slot bookings = completed orders"
     );
-}
-
-/// Every binary of the release says which release it is.
-#[test]
-fn every_binary_answers_its_version() {
-    let binaries = processes::binaries();
-    let programs = [
-        "auth",
-        "billing",
-        "items",
-        "slots",
-        "order-api",
-        "mediator",
-        "shopctl",
-        "loadgen",
-    ];
-    for program in programs {
-        let answer = std::process::Command::new(binaries.join(program))
-            .arg("--version")
-            .output()
-            .unwrap_or_else(|err| panic!("running {program} --version: {err}"));
-        assert!(answer.status.success(), "{program} --version failed");
-        let said = String::from_utf8_lossy(&answer.stdout);
-        assert_eq!(
-            said.trim(),
-            format!("{program} {}", common::version::VERSION)
-        );
-    }
 }

@@ -10,7 +10,8 @@
 // drill's customer), completed, failed (ids), parked (ids, parked by the
 // fault), cancelOrder (the order to place and cancel), hook (the drill
 // script, called back as `HOOK --hook lift-fault|kill-mediator|
-// restart-mediator`), screenshot, docsScreenshot, updateDocs,
+// restart-mediator`), demoParked (the parked order of scripts/stack demo,
+// open in the screenshot), screenshot, docsScreenshot, updateDocs,
 // failureScreenshot, result (where to write {retried, cancelled}).
 // Environment: DRILL_ADMIN_PASSWORD, DRILL_CUSTOMER_TOKEN.
 //
@@ -194,6 +195,33 @@ async function drill(page) {
     return `#${itemRefused}`;
   });
 
+  await step(`unfiltered, the demo data on top; the demo's parked #${config.demoParked} opens; screenshot`, async () => {
+    // The top of the page: the tiles (parked in alarm), the newest sagas
+    // (the demo's mix of customers and outcomes) and the demo's parked
+    // saga open with its parked reason and actions.
+    await filter(page, '', '');
+    await until(page, `#${config.demoParked} listed parked`, (id) =>
+      document.querySelector(`[data-test="saga-row"][data-id="${id}"][data-state="parked"]`), config.demoParked);
+    await page.locator(sel('saga-open', { id: config.demoParked })).click();
+    await detailShows(page, config.demoParked, 'parked');
+    await until(page, 'the timeline with the stuck money cancel', () => [...document.querySelectorAll(
+      '[data-test="timeline-entry"][data-step="money"][data-action="cancel"]',
+    )].some((e) => e.querySelector('.outcome').textContent === 'stuck'));
+    await page.evaluate(() => {
+      if (document.activeElement) document.activeElement.blur();
+      window.scrollTo(0, 0);
+    });
+    // Tall enough for every order of one demo run.
+    await page.screenshot({ path: config.screenshot, clip: { x: 0, y: 0, width: 1280, height: 1160 }, captureBeyondViewport: true });
+    const saved = [config.screenshot];
+    if (config.updateDocs || !fs.existsSync(config.docsScreenshot)) {
+      fs.mkdirSync(path.dirname(config.docsScreenshot), { recursive: true });
+      fs.copyFileSync(config.screenshot, config.docsScreenshot);
+      saved.push(config.docsScreenshot);
+    }
+    return `${saved.join(', ')}; ${(fs.statSync(config.screenshot).size / 1024).toFixed(0)} KiB`;
+  });
+
   await step(`a parked saga opens with its reason and its timeline (the money cancel stuck)`, async () => {
     await filter(page, '', username);
     await listed(page, all);
@@ -208,23 +236,6 @@ async function drill(page) {
     const buttons = await page.$eval(sel('retry'), (b) => !b.hidden) && await page.$eval(sel('cancel'), (b) => !b.hidden);
     if (!buttons) throw new Error('retry and cancel are not both offered');
     return `#${retried}, ${entries} timeline entries`;
-  });
-
-  await step('screenshot of the console with a parked saga open', async () => {
-    // The top of the page: the tiles (parked in alarm), the filters, the
-    // drill's sagas and the open one's parked reason and actions.
-    await page.evaluate(() => {
-      if (document.activeElement) document.activeElement.blur();
-      window.scrollTo(0, 0);
-    });
-    await page.screenshot({ path: config.screenshot });
-    const saved = [config.screenshot];
-    if (config.updateDocs || !fs.existsSync(config.docsScreenshot)) {
-      fs.mkdirSync(path.dirname(config.docsScreenshot), { recursive: true });
-      fs.copyFileSync(config.screenshot, config.docsScreenshot);
-      saved.push(config.docsScreenshot);
-    }
-    return `${saved.join(', ')}; ${(fs.statSync(config.screenshot).size / 1024).toFixed(0)} KiB`;
   });
 
   await step('the fault is lifted (the trigger dropped)', async () => { hook('lift-fault'); });

@@ -1,4 +1,6 @@
-//! loadgen: the load benchmark behind `scripts/bench`.
+//! loadgen: the load benchmark behind `scripts/bench`; also the upgrade
+//! drill's load (`loadgen upgrade-drill`, see drill.rs) and the demo data
+//! (`loadgen demo`, see demo.rs).
 //!
 //! It signs up its own users (with deposits large enough), then places orders
 //! through the public API: open loop at fixed offered rates (latency measured
@@ -12,6 +14,7 @@
 
 mod api;
 mod conservation;
+mod demo;
 mod drill;
 mod load;
 mod loops;
@@ -43,6 +46,24 @@ fn usage() -> &'static str {
      [--pg URL] [--pids DIR] [--out DIR] [--ceiling COMMITS_PER_SEC] [--pgbench-clients N]"
 }
 
+/// Calls `apply(flag, value)` for each argument after the first `skip`;
+/// `value()` takes the flag's value, or says that it needs one.
+fn for_each_flag(
+    skip: usize,
+    usage: &str,
+    mut apply: impl FnMut(&str, &mut dyn FnMut() -> anyhow::Result<String>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(skip);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{arg} needs a value; usage: {usage}"))
+        };
+        apply(&arg, &mut value)?;
+    }
+    Ok(())
+}
+
 fn parse() -> anyhow::Result<Plan> {
     let mut plan = Plan {
         gateway: "http://127.0.0.1:8080".into(),
@@ -56,13 +77,8 @@ fn parse() -> anyhow::Result<Plan> {
         ceiling_commits_per_sec: 0.0,
         pgbench_clients: 0,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{arg} needs a value; usage: {}", usage()))
-        };
-        match arg.as_str() {
+    for_each_flag(1, usage(), |arg, value| {
+        match arg {
             "--quick" => {
                 plan.users = 8;
                 plan.rates = vec![50, 100];
@@ -89,7 +105,8 @@ fn parse() -> anyhow::Result<Plan> {
             }
             other => bail!("unknown argument {other}; usage: {}", usage()),
         }
-    }
+        Ok(())
+    })?;
     Ok(plan)
 }
 
@@ -106,13 +123,8 @@ fn parse_drill() -> anyhow::Result<drill::Drill> {
         upgrade_only: false,
         between: Duration::from_secs(2),
     };
-    let mut args = std::env::args().skip(2);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{arg} needs a value; usage: {usage}"))
-        };
-        match arg.as_str() {
+    for_each_flag(2, usage, |arg, value| {
+        match arg {
             "--from" => drill.from_bin = value()?.into(),
             "--to" => drill.to_bin = value()?.into(),
             "--stack" => drill.stack = value()?.into(),
@@ -125,17 +137,39 @@ fn parse_drill() -> anyhow::Result<drill::Drill> {
             "--pg" => drill.pg_url = value()?,
             other => bail!("unknown argument {other}; usage: {usage}"),
         }
-    }
+        Ok(())
+    })?;
     if drill.from_bin.as_os_str().is_empty() || drill.to_bin.as_os_str().is_empty() {
         bail!("--from and --to are required; usage: {usage}");
     }
     Ok(drill)
 }
 
+fn parse_demo() -> anyhow::Result<demo::Demo> {
+    let usage = "loadgen demo [--gateway URL] [--pg URL] [--json FILE]";
+    let mut demo = demo::Demo {
+        gateway: "http://127.0.0.1:8080".into(),
+        pg_url: "postgres://postgres@127.0.0.1:55432".into(),
+        json: None,
+    };
+    for_each_flag(2, usage, |arg, value| {
+        match arg {
+            "--gateway" => demo.gateway = value()?,
+            "--pg" => demo.pg_url = value()?,
+            "--json" => demo.json = Some(value()?.into()),
+            other => bail!("unknown argument {other}; usage: {usage}"),
+        }
+        Ok(())
+    })?;
+    Ok(demo)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("upgrade-drill") {
-        return drill::run(&parse_drill()?).await;
+    match std::env::args().nth(1).as_deref() {
+        Some("upgrade-drill") => return drill::run(&parse_drill()?).await,
+        Some("demo") => return demo::run(&parse_demo()?).await,
+        _ => {}
     }
     if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
         println!("loadgen {}", env!("CARGO_PKG_VERSION"));

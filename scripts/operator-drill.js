@@ -163,8 +163,9 @@ async function drill(page) {
     await until(page, 'the login form', () => !document.querySelector('[data-test="login"]').hidden);
   });
 
-  await step('the administrator signs in', async () => {
-    await page.$eval(sel('login-username'), (input) => { input.value = ''; });
+  await step('the administrator signs in (no username pre-filled)', async () => {
+    const prefilled = await page.$eval(sel('login-username'), (input) => input.value);
+    if (prefilled) throw new Error(`the username is pre-filled with "${prefilled}"`);
     await page.type(sel('login-username'), 'admin');
     await page.type(sel('login-password'), adminPassword);
     await page.locator(sel('login-submit')).click();

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use common::client::ServiceClient;
-use common::http::Server;
+use common::http::{Server, TrustedProxies};
 use common::jwt::{TokenIssuer, TokenVerifier};
 use deadpool_postgres::Pool;
 
@@ -38,6 +38,10 @@ pub(crate) struct Context {
     access_ttl: std::time::Duration,
     refresh_ttl: std::time::Duration,
     throttle: throttle::Limits,
+    /// Password checks in flight, per username (see `throttle::gate`).
+    gates: throttle::gate::Gates,
+    /// Whose `X-Forwarded-For` names the client.
+    trusted_proxies: Arc<TrustedProxies>,
     /// Checked against when the username is unknown, so that a login for
     /// an unknown user takes as long as one with a wrong password.
     dummy_hash: String,
@@ -70,6 +74,8 @@ pub async fn build(
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
             throttle: settings.login_limits,
+            gates: throttle::gate::Gates::new(settings.login_limits.checks_in_flight),
+            trusted_proxies: Arc::new(settings.trusted_proxies),
             dummy_hash,
         });
         Ok(routes::all(context))

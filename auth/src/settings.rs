@@ -4,7 +4,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context};
 use common::config::{self, Listen, Secret};
 use common::db::DatabaseSettings;
-use common::http::Caller;
+use common::http::{Caller, TrustedProxies};
 use common::jwt::{Claims, TokenIssuer, TokenKind, TokenVerifier};
 
 /// auth's configuration, from the environment.
@@ -29,10 +29,17 @@ pub struct Settings {
     pub access_ttl: Duration,
     /// `REFRESH_TOKEN_TTL_SECS` (default 7 days).
     pub refresh_ttl: Duration,
-    /// Failed logins allowed per username and per client address within a
-    /// window: `LOGIN_FAILURES_PER_USERNAME` (default 10),
-    /// `LOGIN_FAILURES_PER_ADDRESS` (default 100), `LOGIN_WINDOW_SECS` (60).
+    /// Login attempts allowed within a window (see `throttle`):
+    /// `LOGIN_FAILURES_PER_USERNAME` (default 10: per username and client
+    /// address), `LOGIN_FAILURES_PER_ADDRESS` (default 100),
+    /// `LOGIN_SLOWDOWN_AFTER` (default 50: per username from every address,
+    /// past which its checks are slowed), `LOGIN_WINDOW_SECS` (60), and
+    /// `LOGIN_CHECKS_IN_FLIGHT` (default 4: password checks for one
+    /// username at once, per replica).
     pub login_limits: crate::LoginLimits,
+    /// The proxies whose `X-Forwarded-For` names the client:
+    /// `TRUSTED_PROXIES` (CIDRs, default loopback: the local gateway).
+    pub trusted_proxies: TrustedProxies,
     /// The administrator kept at start: `ADMIN_USERNAME` and
     /// `ADMIN_PASSWORD_FILE` (both or neither; see `admins`).
     pub admin: Option<crate::AdminAccount>,
@@ -58,8 +65,11 @@ impl Settings {
             login_limits: crate::LoginLimits {
                 per_username: config::parsed("LOGIN_FAILURES_PER_USERNAME", 10)?,
                 per_address: config::parsed("LOGIN_FAILURES_PER_ADDRESS", 100)?,
+                slowdown_after: config::parsed("LOGIN_SLOWDOWN_AFTER", 50)?,
                 window: Duration::from_secs(config::parsed("LOGIN_WINDOW_SECS", 60)?),
+                checks_in_flight: config::parsed("LOGIN_CHECKS_IN_FLIGHT", 4)?,
             },
+            trusted_proxies: TrustedProxies::from_env()?,
             admin: crate::AdminAccount::from_env()?,
         };
         settings.validate()?;
@@ -78,9 +88,20 @@ impl Settings {
         );
         let limits = &self.login_limits;
         ensure!(
-            limits.per_username > 0 && limits.per_address > 0 && !limits.window.is_zero(),
-            "LOGIN_FAILURES_PER_USERNAME, LOGIN_FAILURES_PER_ADDRESS and LOGIN_WINDOW_SECS must be positive"
+            limits.per_username > 0
+                && limits.per_address > 0
+                && limits.slowdown_after > 0
+                && limits.checks_in_flight > 0
+                && !limits.window.is_zero(),
+            "LOGIN_FAILURES_PER_USERNAME, LOGIN_FAILURES_PER_ADDRESS, LOGIN_SLOWDOWN_AFTER, \
+             LOGIN_CHECKS_IN_FLIGHT and LOGIN_WINDOW_SECS must be positive"
         );
+        if limits.slowdown_after < limits.per_username {
+            tracing::warn!(
+                "LOGIN_SLOWDOWN_AFTER is below LOGIN_FAILURES_PER_USERNAME: one address failing \
+                 for a name slows every login for it before its own limit refuses it"
+            );
+        }
         if limits.per_address < limits.per_username {
             tracing::warn!(
                 "LOGIN_FAILURES_PER_ADDRESS is below LOGIN_FAILURES_PER_USERNAME: one address \

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use auth::Settings;
 use common::config::Listen;
-use common::http::{Caller, Callers};
+use common::http::{Caller, Callers, TrustedProxies};
 use common::jwt::{Role, TokenKind};
 use common::testing::{self, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
@@ -153,6 +153,37 @@ impl TestApp {
         claims.expect("a valid access token").role
     }
 
+    /// Login attempts recorded for `username` (each one reached bcrypt).
+    pub async fn attempts_recorded(&self, username: &str) -> i64 {
+        let db = self.auth_db.client().await;
+        db.query_one(
+            "SELECT count(*) FROM login_failures WHERE username = $1",
+            &[&username],
+        )
+        .await
+        .expect("count")
+        .get(0)
+    }
+
+    /// A login straight from `local` (no proxy), claiming `forwarded` in
+    /// `X-Forwarded-For`.
+    pub async fn login_direct(
+        &self,
+        local: &str,
+        forwarded: &str,
+        username: &str,
+        password: &str,
+    ) -> TestResponse {
+        TestClient::from_address(local.parse().expect("an address"))
+            .json(
+                Method::POST,
+                &format!("{}/api/token/", self.auth),
+                &[("x-forwarded-for", forwarded)],
+                &json!({"username": username, "password": password}),
+            )
+            .await
+    }
+
     pub async fn user_count(&self, username: &str) -> i64 {
         let db = self.auth_db.client().await;
         db.query_one(
@@ -180,8 +211,11 @@ fn settings(keys: &TestKeys, callers: &Callers, auth_db: &TestDatabase, billing:
         login_limits: auth::LoginLimits {
             per_username: 10,
             per_address: 100,
+            slowdown_after: 50,
             window: Duration::from_secs(60),
+            checks_in_flight: 4,
         },
+        trusted_proxies: TrustedProxies::parse(TrustedProxies::DEFAULT).expect("the default"),
         admin: None,
     }
 }

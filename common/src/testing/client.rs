@@ -32,6 +32,16 @@ impl Default for TestClient {
 }
 
 impl TestClient {
+    /// A client whose connections leave from `local` (127.0.0.2, ...: the
+    /// whole 127.0.0.0/8 is this machine), as another client would.
+    pub fn from_address(local: std::net::IpAddr) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_local_address(Some(local));
+        Self {
+            http: Client::builder(TokioExecutor::new()).build(connector),
+        }
+    }
+
     /// Sends `body` as-is with `headers`; panics only when the server is gone.
     pub async fn send(
         &self,

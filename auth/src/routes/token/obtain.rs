@@ -1,12 +1,14 @@
 //! `POST /api/token/`: login, answering an access and a refresh token.
-//! Throttled per username and per client address (see `throttle`).
+//! Throttled per username and client address, per address, and slowed
+//! per username (see `throttle`): the attempt is counted before bcrypt runs.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use common::domain::Username;
 use common::http::{client_address, json_body, json_reply, respond, with, ApiError};
 use common::jwt::Role;
+use common::metrics::{self, IntCounter};
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -26,7 +28,7 @@ struct Login {
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "token")
         .and(warp::post())
-        .and(client_address())
+        .and(client_address(context.trusted_proxies.clone()))
         .and(json_body::<Login>())
         .and(with(context))
         .then(handle)
@@ -39,27 +41,38 @@ async fn handle(
     login: Login,
     context: Arc<Context>,
 ) -> Result<Response, ApiError> {
-    let found = {
-        let conn = context.pool.get().await?;
-        let verdict = throttle::check(&**conn, &context.throttle, &login.username, address).await?;
-        if let Verdict::Throttled { retry_after } = verdict {
-            tracing::warn!(username = %login.username, %address, "login throttled");
-            return Ok(too_many(retry_after));
-        }
-        users::credentials(&**conn, &login.username).await?
+    let (attempt, slowed, found) = {
+        let mut conn = context.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let verdict = throttle::admit(&tx, &context.throttle, &login.username, address).await?;
+        let (attempt, slowed) = match verdict {
+            Verdict::Admitted { attempt, slowed } => (attempt, slowed),
+            Verdict::Throttled { retry_after } => {
+                tracing::warn!(username = %login.username, %address, "login throttled");
+                return Ok(too_many(retry_after));
+            }
+        };
+        tx.commit().await?;
+        (attempt, slowed, users::credentials(&**conn, &login.username).await?)
     };
+    if slowed {
+        tracing::warn!(username = %login.username, %address, "login slowed: many addresses are failing for this name");
+    }
     let (id, role, hash) = match found {
         Some(user) => (Some(user.id), user.role, user.password_hash),
         None => (None, Role::Customer, context.dummy_hash.clone()),
     };
-    let matches = credentials::verify(login.password.into_inner(), hash)
-        .await
-        .map_err(ApiError::internal)?;
-    let conn = context.pool.get().await?;
+    let pass = context.gates.enter(login.username.as_str(), slowed).await;
+    PASSWORD_CHECKS.inc();
+    let matches = credentials::verify(login.password.into_inner(), hash).await;
+    pass.leave().await;
+    let matches = matches.map_err(ApiError::internal)?;
     let Some(id) = id.filter(|_| matches) else {
-        throttle::record_failure(&**conn, &context.throttle, &login.username, address).await?;
+        // The attempt stays recorded: a failure counts for the window.
         return Err(ApiError::unauthorized("invalid username or password"));
     };
+    let conn = context.pool.get().await?;
+    throttle::forget(&**conn, attempt).await?;
     let username = login.username.as_str();
     let pair = super::issue_pair(&context, &**conn, username, id, role, None).await?;
     if let Err(err) = refresh_tokens::prune(&**conn).await {
@@ -67,6 +80,14 @@ async fn handle(
     }
     Ok(json_reply(&pair, StatusCode::OK))
 }
+
+/// Every password compared with bcrypt: what the throttle bounds.
+static PASSWORD_CHECKS: LazyLock<IntCounter> = LazyLock::new(|| {
+    metrics::counter(
+        "auth_password_checks_total",
+        "Passwords compared with their bcrypt hash by login (each one admitted by the throttle).",
+    )
+});
 
 /// 429 with `Retry-After` in whole seconds.
 fn too_many(retry_after: std::time::Duration) -> Response {

@@ -147,18 +147,28 @@ pub async fn deposit(
     // The account's row lock orders deposits of one user, so a repeat of a
     // key waits for the first and then finds it; reserves and refunds take
     // it too, and they move money between wallet and held, not the sum.
+    // The lock comes first and the sum in a statement of its own: a
+    // statement that waited for the lock re-reads the locked row but reads
+    // every other table from the snapshot it started with, so a reservation
+    // committed meanwhile would have left the wallet and not yet be held.
     let locked = tx
         .query_opt(
-            "SELECT a.wallet + coalesce(
-                 (SELECT sum(r.amount) FROM reservations r
-                  WHERE r.username = a.username AND r.state = 'granted'), 0)
-             FROM accounts a WHERE a.username = $1 FOR UPDATE",
+            "SELECT 1 FROM accounts WHERE username = $1 FOR UPDATE",
             &[&owner],
         )
         .await?;
-    let Some(locked) = locked else {
+    if locked.is_none() {
         return Ok(Deposited::NoAccount);
-    };
+    }
+    let locked = tx
+        .query_one(
+            "SELECT a.wallet + coalesce(
+                 (SELECT sum(r.amount) FROM reservations r
+                  WHERE r.username = a.username AND r.state = 'granted'), 0)
+             FROM accounts a WHERE a.username = $1",
+            &[&owner],
+        )
+        .await?;
     let wallet_and_held: Decimal = locked.get(0);
     if let Some(key) = key {
         let earlier = tx

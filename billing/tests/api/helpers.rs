@@ -19,6 +19,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_ceiling(Decimal::from(10_000_000)).await
+    }
+
+    /// With `WALLET_CEILING` at `ceiling`.
+    pub async fn spawn_with_ceiling(ceiling: Decimal) -> Self {
         testing::init_logs();
         let db = TestDatabase::create("billing", billing::migrations).await;
         let keys = TestKeys::generate();
@@ -29,7 +34,7 @@ impl TestApp {
             verifier: keys.verifier(),
             callers: callers.clone(),
             initial_wallet: Decimal::from(100),
-            wallet_ceiling: Decimal::from(10_000_000),
+            wallet_ceiling: ceiling,
         };
         let server = billing::build(settings, std::future::pending())
             .await

@@ -1,5 +1,6 @@
 mod accounts;
 mod authorization;
+mod ceiling;
 mod helpers;
 mod profiles;
 mod reservations;

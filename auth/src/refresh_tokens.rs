@@ -91,6 +91,20 @@ async fn revoke_family(db: &impl GenericClient, family: &str) -> Result<(), toki
     .map(|_| ())
 }
 
+/// Revokes every token of `user_id`: each of its sessions ends at its next
+/// refresh (an access token lives on until it expires); how many it revoked.
+pub async fn revoke_all(
+    db: &impl GenericClient,
+    user_id: i64,
+) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "UPDATE refresh_tokens SET state = 'revoked'
+         WHERE user_id = $1 AND state <> 'revoked' AND expires_at > now()",
+        &[&user_id],
+    )
+    .await
+}
+
 /// Whether `jti` is a live token (for verify).
 pub async fn is_live(db: &impl GenericClient, jti: &str) -> Result<bool, tokio_postgres::Error> {
     let row = db

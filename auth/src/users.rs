@@ -121,8 +121,14 @@ fn role_of(name: &str) -> Role {
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminMade {
     Created,
-    /// An administrator of that name existed: its password is the new one.
-    PasswordChanged,
+    /// An administrator of that name existed: its password is the new one,
+    /// and the sessions it had are ended.
+    PasswordChanged {
+        sessions_ended: u64,
+    },
+    /// An administrator of that name already has this password: nothing
+    /// changed, its sessions go on.
+    Unchanged,
     /// A customer has that name: nothing changed, since promoting them
     /// would give their orders and wallet to whoever holds the password.
     NameTakenByCustomer,
@@ -143,13 +149,41 @@ pub async fn make_admin(
              ON CONFLICT (username) DO UPDATE
                  SET password_hash = EXCLUDED.password_hash, state = 'active'
                  WHERE users.role = 'admin'
-             RETURNING xmax = 0",
+             RETURNING xmax = 0, id",
             &[username, &email, &password_hash],
         )
         .await?;
     Ok(match row {
         Some(row) if row.get::<_, bool>(0) => AdminMade::Created,
-        Some(_) => AdminMade::PasswordChanged,
+        Some(row) => AdminMade::PasswordChanged {
+            sessions_ended: crate::refresh_tokens::revoke_all(db, row.get(1)).await?,
+        },
         None => AdminMade::NameTakenByCustomer,
     })
+}
+
+/// Turns the administrator `username` into a customer; its id, or `None`
+/// if there is no administrator of that name.
+pub async fn demote(
+    db: &impl GenericClient,
+    username: &Username,
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "UPDATE users SET role = 'customer' WHERE username = $1 AND role = 'admin' RETURNING id",
+            &[username],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// The id of the user `username`, whatever its state.
+pub async fn id_of(
+    db: &impl GenericClient,
+    username: &Username,
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = db
+        .query_opt("SELECT id FROM users WHERE username = $1", &[username])
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }

@@ -1,21 +1,22 @@
-//! `shopctl admin create NAME`: administrators are made by auth itself, in
-//! its database (there is no API that makes one), so this runs auth's own
-//! command, `auth admin create NAME`, which reads the password from the
-//! standard input and `DATABASE_URL` from the environment.
+//! `shopctl admin create|revoke|demote NAME`: administrators are made,
+//! and sessions ended, by auth itself in its database (there is no API
+//! that makes an administrator), so this runs auth's own command, `auth
+//! admin ACTION NAME`, which reads `DATABASE_URL` from the environment
+//! (and, to create, the password from the standard input).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{bail, Context};
 
-pub fn create(name: &str) -> anyhow::Result<()> {
+pub fn run(action: &str, name: &str) -> anyhow::Result<()> {
     let auth = auth_binary();
     let status = Command::new(&auth)
-        .args(["admin", "create", name])
+        .args(["admin", action, name])
         .status()
         .with_context(|| format!("running {} (set SHOP_AUTH_BIN)", auth.display()))?;
     if !status.success() {
-        bail!("auth admin create {name} failed ({status})");
+        bail!("auth admin {action} {name} failed ({status})");
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ pub const USAGE: &str = "usage:
   shopctl sagas retry --status parked [--username U] [--reason R] [--since T] [--until T] [--json]
   shopctl sagas cancel ID [--json]
   shopctl workers [--json]
-  shopctl admin create NAME        (the password on standard input; runs auth's command)
+  shopctl admin create NAME        (the password on standard input; a new one ends its sessions)
+  shopctl admin revoke NAME        (ends every session of NAME)
+  shopctl admin demote NAME        (the administrator NAME becomes a customer; its sessions end)
+                                   (the admin commands run auth's own, on DATABASE_URL)
   shopctl version [--json]         (this program's version and the server's)
   shopctl --version                (this program's version alone)
 
@@ -31,7 +34,8 @@ pub enum Command {
     RetryAll(Vec<(String, String)>),
     Cancel(i64),
     Workers,
-    AdminCreate(String),
+    /// `auth admin ACTION NAME`: create, revoke or demote.
+    Admin(String, String),
     /// Only this program's version: no server is asked.
     OwnVersion,
     Version,
@@ -72,7 +76,9 @@ pub fn parse(args: &[String]) -> anyhow::Result<Parsed> {
         }
         ["sagas", "cancel", id] => Command::Cancel(id_of(id)?),
         ["workers"] => Command::Workers,
-        ["admin", "create", name] => Command::AdminCreate((*name).to_owned()),
+        ["admin", action @ ("create" | "revoke" | "demote"), name] => {
+            Command::Admin((*action).to_owned(), (*name).to_owned())
+        }
         ["--version" | "-V"] => Command::OwnVersion,
         ["version"] => Command::Version,
         [] => bail!("no command"),
@@ -132,7 +138,7 @@ fn encode(value: &str) -> String {
 
 pub async fn run(parsed: Parsed) -> anyhow::Result<()> {
     match &parsed.command {
-        Command::AdminCreate(name) => return admin::create(name),
+        Command::Admin(action, name) => return admin::run(action, name),
         Command::OwnVersion => {
             println!("shopctl {}", env!("CARGO_PKG_VERSION"));
             return Ok(());
@@ -164,7 +170,7 @@ pub async fn run(parsed: Parsed) -> anyhow::Result<()> {
         Command::Workers => (api.get("/api/admin/workers").await?, show::workers),
         // The admin API's stats carry the version order-api runs.
         Command::Version => (api.get("/api/admin/sagas/stats").await?, show::version),
-        Command::AdminCreate(_) | Command::OwnVersion => unreachable!("handled above"),
+        Command::Admin(..) | Command::OwnVersion => unreachable!("handled above"),
     };
     if parsed.json {
         println!("{answer}");

@@ -60,7 +60,9 @@ impl Gates {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Semaphore>>> {
         // The map stays consistent whatever panicked while holding it.
-        self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -117,7 +119,10 @@ mod tests {
         let began = Instant::now();
         let slowed = gates.enter("ann", true).await;
         let waiting = tokio::time::timeout(Duration::from_millis(10), gates.enter("ann", false));
-        assert!(waiting.await.is_err(), "nobody checks beside a slowed check");
+        assert!(
+            waiting.await.is_err(),
+            "nobody checks beside a slowed check"
+        );
         slowed.leave().await;
         assert!(began.elapsed() >= SLOWED_CHECK);
         let _after = gates.enter("ann", false).await;

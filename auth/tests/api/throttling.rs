@@ -116,10 +116,14 @@ async fn a_stranger_failing_from_elsewhere_never_refuses_the_right_password() {
             .await;
         assert!(matches!(guess.status.as_u16(), 401 | 429), "{}", guess.text);
     }
-    let stranger = app.login_from("198.51.100.20", &name, "correct horse").await;
+    let stranger = app
+        .login_from("198.51.100.20", &name, "correct horse")
+        .await;
     assert_error(&stranger, 429);
 
-    let owner = app.login_from("198.51.100.21", &name, "correct horse").await;
+    let owner = app
+        .login_from("198.51.100.21", &name, "correct horse")
+        .await;
     assert_eq!(owner.status, 200, "{}", owner.text);
     assert_eq!(
         app.attempts_recorded(&name).await,
@@ -143,11 +147,15 @@ async fn many_addresses_failing_for_one_name_slow_it_and_refuse_only_themselves(
         assert_error(&guess, 401);
     }
 
-    let failing_again = app.login_from("198.51.100.30", &name, "correct horse").await;
+    let failing_again = app
+        .login_from("198.51.100.30", &name, "correct horse")
+        .await;
     assert_error(&failing_again, 429);
     let clean_but_wrong = app.login_from("198.51.100.99", &name, "wrong horse").await;
     assert_error(&clean_but_wrong, 401);
-    let owner = app.login_from("198.51.100.100", &name, "correct horse").await;
+    let owner = app
+        .login_from("198.51.100.100", &name, "correct horse")
+        .await;
     assert_eq!(owner.status, 200, "{}", owner.text);
 }
 

@@ -53,7 +53,11 @@ async fn handle(
             }
         };
         tx.commit().await?;
-        (attempt, slowed, users::credentials(&**conn, &login.username).await?)
+        (
+            attempt,
+            slowed,
+            users::credentials(&**conn, &login.username).await?,
+        )
     };
     if slowed {
         tracing::warn!(username = %login.username, %address, "login slowed: many addresses are failing for this name");

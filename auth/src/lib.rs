@@ -37,6 +37,8 @@ pub(crate) struct Context {
     bcrypt_cost: u32,
     access_ttl: std::time::Duration,
     refresh_ttl: std::time::Duration,
+    /// Live sessions a user may keep; a login past it ends the oldest.
+    max_sessions: i64,
     throttle: throttle::Limits,
     /// Password checks in flight, per username (see `throttle::gate`).
     gates: throttle::gate::Gates,
@@ -57,6 +59,10 @@ pub async fn build(
         if let Some(account) = &settings.admin {
             admins::keep(&pool, account, settings.bcrypt_cost).await?;
         }
+        tokio::spawn(refresh_tokens::prune_every(
+            pool.clone(),
+            settings.session_prune_interval,
+        ));
         let dummy_hash =
             credentials::hash("not a real password".into(), settings.bcrypt_cost).await?;
         let context = Arc::new(Context {
@@ -73,6 +79,7 @@ pub async fn build(
             bcrypt_cost: settings.bcrypt_cost,
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
+            max_sessions: settings.max_sessions,
             throttle: settings.login_limits,
             gates: throttle::gate::Gates::new(settings.login_limits.checks_in_flight),
             trusted_proxies: Arc::new(settings.trusted_proxies),

@@ -27,8 +27,15 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     /// `ACCESS_TOKEN_TTL_SECS` (default 3600).
     pub access_ttl: Duration,
-    /// `REFRESH_TOKEN_TTL_SECS` (default 7 days).
+    /// `REFRESH_TOKEN_TTL_SECS` (default 7 days): a session ends this long
+    /// after its last refresh.
     pub refresh_ttl: Duration,
+    /// `MAX_SESSIONS_PER_USER` (default 10): live sessions (logins) one
+    /// user keeps; a login past it ends their oldest.
+    pub max_sessions: i64,
+    /// `SESSION_PRUNE_INTERVAL_SECS` (default 300): how often revoked and
+    /// expired sessions are deleted.
+    pub session_prune_interval: Duration,
     /// Login attempts allowed within a window (see `throttle`):
     /// `LOGIN_FAILURES_PER_USERNAME` (default 10: per username and client
     /// address), `LOGIN_FAILURES_PER_ADDRESS` (default 100),
@@ -62,6 +69,11 @@ impl Settings {
                 "REFRESH_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            max_sessions: config::parsed("MAX_SESSIONS_PER_USER", 10)?,
+            session_prune_interval: Duration::from_secs(config::parsed(
+                "SESSION_PRUNE_INTERVAL_SECS",
+                300,
+            )?),
             login_limits: crate::LoginLimits {
                 per_username: config::parsed("LOGIN_FAILURES_PER_USERNAME", 10)?,
                 per_address: config::parsed("LOGIN_FAILURES_PER_ADDRESS", 100)?,
@@ -85,6 +97,10 @@ impl Settings {
         ensure!(
             self.access_ttl.as_secs() > 0 && self.access_ttl < self.refresh_ttl,
             "ACCESS_TOKEN_TTL_SECS must be positive and shorter than REFRESH_TOKEN_TTL_SECS"
+        );
+        ensure!(
+            self.max_sessions > 0 && !self.session_prune_interval.is_zero(),
+            "MAX_SESSIONS_PER_USER and SESSION_PRUNE_INTERVAL_SECS must be positive"
         );
         let limits = &self.login_limits;
         ensure!(

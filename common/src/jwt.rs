@@ -62,6 +62,11 @@ pub struct Claims {
     /// Absent from tokens issued before roles existed: a customer's.
     #[serde(default)]
     pub role: Role,
+    /// A refresh token's session (its login's family), so a token that is
+    /// no longer the session's current one is known as a replay. Absent
+    /// from access tokens and from refresh tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }
 
 impl Claims {
@@ -78,6 +83,7 @@ impl Claims {
             exp: now + ttl.as_secs(),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
             role: Role::Customer,
+            fam: None,
         }
     }
 

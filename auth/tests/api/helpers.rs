@@ -153,6 +153,20 @@ impl TestApp {
         claims.expect("a valid access token").role
     }
 
+    /// `username`'s stored session rows: (live, all).
+    pub async fn session_rows(&self, username: &str) -> (i64, i64) {
+        let db = self.auth_db.client().await;
+        let row = db
+            .query_one(
+                "SELECT count(*) FILTER (WHERE r.state = 'live'), count(*)
+                 FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE u.username = $1",
+                &[&username],
+            )
+            .await
+            .expect("count");
+        (row.get(0), row.get(1))
+    }
+
     /// Login attempts recorded for `username` (each one reached bcrypt).
     pub async fn attempts_recorded(&self, username: &str) -> i64 {
         let db = self.auth_db.client().await;
@@ -208,6 +222,8 @@ fn settings(keys: &TestKeys, callers: &Callers, auth_db: &TestDatabase, billing:
         bcrypt_cost: 4,
         access_ttl: Duration::from_secs(300),
         refresh_ttl: Duration::from_secs(3600),
+        max_sessions: 10,
+        session_prune_interval: Duration::from_secs(300),
         login_limits: auth::LoginLimits {
             per_username: 10,
             per_address: 100,

@@ -39,7 +39,9 @@ async fn handle(caller: Claims, body: Logout, context: Arc<Context>) -> Result<R
         return Err(ApiError::forbidden("this refresh token is another user's"));
     }
     let conn = context.pool.get().await?;
-    if !refresh_tokens::revoke_family_of(&**conn, &refresh.jti, caller.uid).await? {
+    if !refresh_tokens::revoke_session(&**conn, &refresh.jti, refresh.fam.as_deref(), caller.uid)
+        .await?
+    {
         return Err(ApiError::unauthorized(
             "this refresh token was not issued here",
         ));

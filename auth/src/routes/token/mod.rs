@@ -12,21 +12,42 @@ use tokio_postgres::GenericClient;
 
 use crate::{refresh_tokens, Context};
 
-/// A new access token for a bearer of `role` and a new refresh token of
-/// `family` (a new family when `None`: a login), the refresh token recorded
-/// as live.
-async fn issue_pair(
+/// Signed tokens for a bearer of `role`: a new access token, and
+/// `refresh` (whose session its `fam` claim names).
+fn sign_pair(
+    context: &Context,
+    username: &str,
+    uid: i64,
+    role: Role,
+    refresh: &Claims,
+) -> Result<Value, ApiError> {
+    let access = Claims::new(username, uid, TokenKind::Access, context.access_ttl).with_role(role);
+    let sign = |claims: &Claims| context.issuer.sign(claims).map_err(ApiError::internal);
+    Ok(json!({"access": sign(&access)?, "refresh": sign(refresh)?}))
+}
+
+/// A refresh token's claims, not yet in any session.
+fn next_refresh(context: &Context, username: &str, uid: i64) -> Claims {
+    Claims::new(username, uid, TokenKind::Refresh, context.refresh_ttl)
+}
+
+/// A login's tokens: a new session, recorded, and its first pair.
+async fn start_session(
     context: &Context,
     db: &impl GenericClient,
     username: &str,
     uid: i64,
     role: Role,
-    family: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let access = Claims::new(username, uid, TokenKind::Access, context.access_ttl).with_role(role);
-    let refresh = Claims::new(username, uid, TokenKind::Refresh, context.refresh_ttl);
-    let family = family.unwrap_or(&refresh.jti);
-    refresh_tokens::insert(db, &refresh.jti, family, uid, context.refresh_ttl).await?;
-    let sign = |claims: &Claims| context.issuer.sign(claims).map_err(ApiError::internal);
-    Ok(json!({"access": sign(&access)?, "refresh": sign(&refresh)?}))
+    let mut refresh = next_refresh(context, username, uid);
+    refresh.fam = Some(refresh.jti.clone());
+    refresh_tokens::start(
+        db,
+        &refresh.jti,
+        uid,
+        context.refresh_ttl,
+        context.max_sessions,
+    )
+    .await?;
+    sign_pair(context, username, uid, role, &refresh)
 }

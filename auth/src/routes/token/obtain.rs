@@ -17,7 +17,7 @@ use warp::Filter;
 
 use crate::credentials::{self, LoginPassword};
 use crate::throttle::{self, Verdict};
-use crate::{refresh_tokens, users, Context};
+use crate::{users, Context};
 
 #[derive(Deserialize)]
 struct Login {
@@ -78,10 +78,7 @@ async fn handle(
     let conn = context.pool.get().await?;
     throttle::forget(&**conn, attempt).await?;
     let username = login.username.as_str();
-    let pair = super::issue_pair(&context, &**conn, username, id, role, None).await?;
-    if let Err(err) = refresh_tokens::prune(&**conn).await {
-        tracing::warn!(error = %err, "pruning expired refresh tokens");
-    }
+    let pair = super::start_session(&context, &**conn, username, id, role).await?;
     Ok(json_reply(&pair, StatusCode::OK))
 }
 

@@ -1,6 +1,6 @@
-//! `POST /api/token/refresh/`: spends a refresh token and answers a new
-//! access token and the next refresh token of its family. A refresh token
-//! presented a second time is refused and revokes its whole family.
+//! `POST /api/token/refresh/`: replaces a session's refresh token with the
+//! next one and answers it with a new access token. A refresh token
+//! presented a second time is refused and revokes its whole session.
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::refresh_tokens::{self, Spent};
+use crate::refresh_tokens::{self, Rotated};
 use crate::{users, Context};
 
 #[derive(Deserialize)]
@@ -36,22 +36,30 @@ async fn handle(body: Refresh, context: Arc<Context>) -> Result<Response, ApiErr
         .verifier
         .verify(&body.refresh, TokenKind::Refresh)
         .map_err(|_| invalid())?;
+    let mut next = super::next_refresh(&context, &claims.sub, claims.uid);
     let mut conn = context.pool.get().await?;
     let tx = conn.transaction().await?;
-    let family = match refresh_tokens::spend(&*tx, &claims.jti).await? {
-        Spent::Now { family } => family,
-        Spent::Replayed => {
+    let rotated = refresh_tokens::rotate(
+        &*tx,
+        &claims.jti,
+        claims.fam.as_deref(),
+        &next.jti,
+        context.refresh_ttl,
+    )
+    .await?;
+    match rotated {
+        Rotated::Now { family } => next.fam = Some(family),
+        Rotated::Replayed => {
             tx.commit().await?;
-            tracing::warn!(username = %claims.sub, "a spent refresh token was replayed: its family is revoked");
+            tracing::warn!(username = %claims.sub, "a spent refresh token was replayed: its session is revoked");
             return Err(invalid());
         }
-        Spent::Invalid => return Err(invalid()),
+        Rotated::Invalid => return Err(invalid()),
     };
     // Read afresh, so that a demoted administrator's next access token is
     // a customer's.
     let role = users::role(&*tx, claims.uid).await?.ok_or_else(invalid)?;
-    let pair =
-        super::issue_pair(&context, &*tx, &claims.sub, claims.uid, role, Some(&family)).await?;
+    let pair = super::sign_pair(&context, &claims.sub, claims.uid, role, &next)?;
     tx.commit().await?;
     Ok(json_reply(&pair, StatusCode::OK))
 }

@@ -74,13 +74,21 @@ stack_env_for() {
   is_service "$name" || die "unknown service '$name' (known: ${SERVICES[*]})"
   echo "HTTP_HOST=127.0.0.1"
   echo "HTTP_PORT=$(service_port "$name")"
-  # Each caller presents its own credential; a callee knows both, to tell
-  # a stranger (401) from a caller at the wrong endpoint (403).
+  # Each caller presents its own credential; a callee keeps only their
+  # digests, to tell a stranger (401) from a caller at the wrong endpoint
+  # (403). Another release's callees (STACK_BIN_DIR, the upgrade drill) may
+  # read only the credentials: they get those too.
   case $name in
-    auth | billing | items | slots) echo "AUTH_SERVICE_TOKEN=$(cat "$STACK_DIR/auth_service_token")" ;;
-  esac
-  case $name in
-    mediator | billing | items | slots) echo "MEDIATOR_SERVICE_TOKEN=$(cat "$STACK_DIR/mediator_service_token")" ;;
+    auth) echo "AUTH_SERVICE_TOKEN=$(cat "$STACK_DIR/auth_service_token")" ;;
+    mediator) echo "MEDIATOR_SERVICE_TOKEN=$(cat "$STACK_DIR/mediator_service_token")" ;;
+    billing | items | slots)
+      local caller
+      for caller in auth mediator; do
+        echo "${caller^^}_SERVICE_TOKEN_SHA256=$(tr -d '\n' <"$STACK_DIR/${caller}_service_token" | sha256sum | cut -d' ' -f1)"
+        if [ -n "${STACK_BIN_DIR:-}" ]; then
+          echo "${caller^^}_SERVICE_TOKEN=$(cat "$STACK_DIR/${caller}_service_token")"
+        fi
+      done ;;
   esac
   echo "RUST_LOG=${RUST_LOG:-info}"
   # Six services share the machine's cores with PostgreSQL, which needs
@@ -102,6 +110,8 @@ stack_env_for() {
   case $name in
     auth)
       echo "DATABASE_URL=$PG_URL/auth$tls_query"
+      # The gateway, the only proxy in front of it.
+      echo "TRUSTED_PROXIES=127.0.0.1/32"
       echo "JWT_PRIVATE_KEY_FILE=$KEYS_DIR/jwt_private.pem"
       echo "ADMIN_USERNAME=admin"
       echo "ADMIN_PASSWORD_FILE=$STACK_DIR/admin-password"

@@ -16,7 +16,13 @@ stack's auth then places orders on that order-api:
      refusal and the compensations (cancel item, cancel money);
   c. with a malformed traceparent: accepted, in a fresh trace of its own;
   d. /health, /ready and /metrics make no spans;
-  e. and with the receiver gone, orders still complete.
+  e. and with the receiver gone, orders still complete;
+  f. a public request's traceparent is not believed by default: billing
+     (without TRUST_INCOMING_TRACEPARENT) answers GET /api/accounts/{username}
+     in a fresh trace, while its internal calls above stayed in the saga's.
+
+This order-api runs with TRUST_INCOMING_TRACEPARENT=true, as behind a proxy
+that sets or strips the header, so that cases a to c can give it one.
 
 One line per check, the tree of trace a, then `N passed, M failed`.
 """
@@ -265,6 +271,8 @@ def start_processes(checks, receiver, ports, started):
         if name in ("order-api", "mediator"):
             # The stack's own mediator never takes these orders.
             env["ORDER_QUEUE"] = queue
+        if name == "order-api":
+            env["TRUST_INCOMING_TRACEPARENT"] = "true"
         if name == "mediator":
             env |= {f"{participant.upper()}_URL": f"http://127.0.0.1:{ports[participant]}"
                     for participant in ("billing", "items", "slots")}
@@ -315,7 +323,7 @@ def poll(fetch, done, timeout):
 
 def sign_up(checks):
     """A new user of the stack's auth (billing's database gives it a wallet
-    of 100, which billing + 200 shares); its access token, or None."""
+    of 100, which billing + 200 shares); (its name, its access token), or None."""
     username, password = f"trace_{secrets.token_hex(4)}", secrets.token_hex(12)
     try:
         status, _ = http("POST", f"{AUTH}/api/auth/users/",
@@ -328,7 +336,7 @@ def sign_up(checks):
         return None
     if not checks.check("log in", status == 200 and isinstance(tokens, dict) and "access" in tokens, status):
         return None
-    return tokens["access"]
+    return username, tokens["access"]
 
 
 class Orders:
@@ -567,6 +575,22 @@ def check_e(checks, receiver, orders):
                  finals)
 
 
+def check_f(checks, receiver, ports, username, token):
+    """A public client's traceparent is not believed by default."""
+    label = "f (a public traceparent, not trusted)"
+    callers_trace = secrets.token_hex(16)
+    traceparent = f"00-{callers_trace}-{secrets.token_hex(8)}-01"
+    status, _ = ask("GET", f"http://127.0.0.1:{ports['billing']}/api/accounts/{username}", token=token,
+                    headers={"traceparent": traceparent})
+    checks.check(f"{label}: GET /api/accounts/{{username}} on billing answers 200", status == 200, status)
+    name = "GET /api/accounts/{username}"
+    spans = poll(lambda: [s for s in receiver.spans() if s.service == SERVICE_NAMES["billing"] and s.name == name],
+                 bool, SPAN_TIMEOUT)
+    checks.check(f"{label}: billing's span of it is the root of a trace of its own, not the caller's",
+                 len(spans) == 1 and spans[0].trace_id != callers_trace and spans[0].parent_span_id == "",
+                 [(s.trace_id, s.parent_span_id) for s in spans] or "no span")
+
+
 def check_d(checks, receiver, ports):
     """Operational routes make no spans."""
     label = "d (operational routes)"
@@ -584,9 +608,10 @@ def check_d(checks, receiver, ports):
 
 
 def run(checks, receiver):
-    token = sign_up(checks)
-    if token is None:
+    signed_up = sign_up(checks)
+    if signed_up is None:
         return
+    username, token = signed_up
     ports = {name: int(stack_env(name)["HTTP_PORT"]) + PORT_OFFSET for name in PROCESSES}
     started = {}
     try:
@@ -597,6 +622,7 @@ def run(checks, receiver):
         trace_b = check_b(checks, receiver, orders, {trace_a})
         check_c(checks, receiver, orders, {trace_a, trace_b})
         check_d(checks, receiver, ports)
+        check_f(checks, receiver, ports, username, token)
         checks.check("the receiver refused no export", not receiver.refused, receiver.refused[:5])
         check_e(checks, receiver, orders)
         if spans_a:

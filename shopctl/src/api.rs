@@ -25,6 +25,7 @@ impl Api {
     /// Logs in as the administrator.
     pub async fn login() -> anyhow::Result<Self> {
         let base = env_or("SHOP_URL", "http://127.0.0.1:8080");
+        refuse_plain_http_off_this_machine(&base)?;
         let user = env_or("SHOP_USER", "admin");
         let password = match std::env::var("SHOP_PASSWORD") {
             Ok(password) if !password.is_empty() => password,
@@ -132,4 +133,59 @@ fn stack_password() -> anyhow::Result<String> {
     let password =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(password.trim_end().to_owned())
+}
+
+/// The administrator's password goes over this URL: plain `http://` only to
+/// this machine (a port-forward, the local gateway), else `https://`.
+fn refuse_plain_http_off_this_machine(base: &str) -> anyhow::Result<()> {
+    let Some(rest) = base.strip_prefix("http://") else {
+        if base.starts_with("https://") {
+            return Ok(());
+        }
+        bail!("SHOP_URL must start with https:// (or http:// to this machine): {base}");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!(
+            "SHOP_URL {base} is plain http:// to another machine: the administrator's password \
+             would cross the network in clear; use https://, or a port-forward to 127.0.0.1"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuse_plain_http_off_this_machine as check;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost/",
+            "http://[::1]:8080/x",
+            "http://127.0.0.2",
+            "https://shop.example.com",
+        ] {
+            assert!(check(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://shop.example.com",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.evil.example",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(check(refused).is_err(), "{refused}");
+        }
+    }
 }

@@ -3,9 +3,9 @@ use std::time::Duration;
 
 use auth::Settings;
 use common::config::Listen;
-use common::http::{Caller, Callers, TrustedProxies};
+use common::http::{Caller, TrustedProxies};
 use common::jwt::{Role, TokenKind};
-use common::testing::{self, TestClient, TestDatabase, TestKeys, TestResponse};
+use common::testing::{self, TestCallers, TestClient, TestDatabase, TestKeys, TestResponse};
 use hyper::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -19,7 +19,7 @@ pub struct TestApp {
     pub keys: TestKeys,
     pub client: TestClient,
     pub billing_db: Option<TestDatabase>,
-    callers: Callers,
+    callers: TestCallers,
 }
 
 impl TestApp {
@@ -210,7 +210,12 @@ impl TestApp {
     }
 }
 
-fn settings(keys: &TestKeys, callers: &Callers, auth_db: &TestDatabase, billing: &str) -> Settings {
+fn settings(
+    keys: &TestKeys,
+    callers: &TestCallers,
+    auth_db: &TestDatabase,
+    billing: &str,
+) -> Settings {
     Settings {
         listen: Listen::ephemeral(),
         database: auth_db.settings.clone(),
@@ -236,13 +241,13 @@ fn settings(keys: &TestKeys, callers: &Callers, auth_db: &TestDatabase, billing:
     }
 }
 
-async fn spawn_billing(keys: &TestKeys, callers: &Callers) -> (String, TestDatabase) {
+async fn spawn_billing(keys: &TestKeys, callers: &TestCallers) -> (String, TestDatabase) {
     let db = TestDatabase::create("billing", billing::migrations).await;
     let settings = billing::Settings {
         listen: Listen::ephemeral(),
         database: db.settings.clone(),
         verifier: Arc::clone(&keys.verifier()),
-        callers: callers.clone(),
+        callers: callers.digests(),
         initial_wallet: Decimal::from(100),
         wallet_ceiling: Decimal::from(10_000_000),
     };

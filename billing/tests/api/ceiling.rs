@@ -69,7 +69,10 @@ async fn a_deposit_that_waited_for_a_reservation_counts_the_money_it_holds() {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        reservation.commit().await.expect("committing the reservation");
+        reservation
+            .commit()
+            .await
+            .expect("committing the reservation");
     };
     let (answer, ()) = tokio::join!(deposit, waiting_for_the_row);
 
@@ -91,9 +94,7 @@ async fn parallel_deposits_and_reservations_never_pass_the_ceiling() {
         let reservations = &reservations;
         async move { reservations.reserve(900_000 + n, &body).await.status }
     }));
-    let deposits = futures::future::join_all(
-        (0..40).map(|_| app.deposit(&name, &token, json!(7))),
-    );
+    let deposits = futures::future::join_all((0..40).map(|_| app.deposit(&name, &token, json!(7))));
     let (reserved, deposited) = tokio::join!(reserves, deposits);
 
     assert!(reserved.iter().all(|status| status.is_success()));

@@ -1,8 +1,8 @@
 use billing::Settings;
 use common::config::Listen;
-use common::http::{Caller, Callers};
+use common::http::Caller;
 use common::testing::{
-    self, tokens, Reservations, TestClient, TestDatabase, TestKeys, TestResponse,
+    self, tokens, Reservations, TestCallers, TestClient, TestDatabase, TestKeys, TestResponse,
 };
 use hyper::Method;
 use rust_decimal::Decimal;
@@ -13,7 +13,7 @@ pub struct TestApp {
     pub address: String,
     pub db: TestDatabase,
     pub keys: TestKeys,
-    pub callers: Callers,
+    pub callers: TestCallers,
     pub client: TestClient,
 }
 
@@ -32,7 +32,7 @@ impl TestApp {
             listen: Listen::ephemeral(),
             database: db.settings.clone(),
             verifier: keys.verifier(),
-            callers: callers.clone(),
+            callers: callers.digests(),
             initial_wallet: Decimal::from(100),
             wallet_ceiling: ceiling,
         };

@@ -92,33 +92,74 @@ impl Caller {
     }
 }
 
-/// Every caller's credential, as a service with internal endpoints knows
-/// them: it tells a stranger (401) from a known caller at the wrong door (403).
+/// The SHA-256 of a service credential: what a callee keeps, so a callee
+/// that leaks its configuration leaks nothing a caller could present.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialDigest([u8; 32]);
+
+impl CredentialDigest {
+    pub fn of(credential: &str) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, credential.as_bytes());
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(digest.as_ref());
+        Self(bytes)
+    }
+
+    /// 64 hex digits, as `sha256sum` prints them.
+    pub fn parse_hex(hex: &str) -> Option<Self> {
+        let hex = hex.trim();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(Self(bytes))
+    }
+
+    fn matches(&self, credential: &str) -> bool {
+        constant_time_eq(&Self::of(credential).0, &self.0)
+    }
+}
+
+impl std::fmt::Debug for CredentialDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialDigest(..)")
+    }
+}
+
+/// Every caller as a service with internal endpoints knows them, by the
+/// digests of their credentials: it tells a stranger (401) from a known
+/// caller at the wrong door (403).
 #[derive(Debug, Clone)]
 pub struct Callers {
-    auth: Secret,
-    mediator: Secret,
+    auth: CredentialDigest,
+    mediator: CredentialDigest,
 }
 
 impl Callers {
-    pub fn new(auth: Secret, mediator: Secret) -> Self {
+    pub fn new(auth: CredentialDigest, mediator: CredentialDigest) -> Self {
         Self { auth, mediator }
     }
 
-    /// `AUTH_SERVICE_TOKEN` and `MEDIATOR_SERVICE_TOKEN`, which must differ.
+    /// `AUTH_SERVICE_TOKEN_SHA256` and `MEDIATOR_SERVICE_TOKEN_SHA256` (hex
+    /// SHA-256 of each caller's credential: `printf %s "$TOKEN" | sha256sum`),
+    /// which must differ. A callee configured the older way, with the
+    /// credentials themselves, still starts, and says to switch.
     pub fn from_env() -> anyhow::Result<Self> {
         let callers = Self::new(
-            Caller::Auth.credential_from_env()?,
-            Caller::Mediator.credential_from_env()?,
+            Caller::Auth.digest_from_env()?,
+            Caller::Mediator.digest_from_env()?,
         );
         anyhow::ensure!(
-            callers.auth.expose() != callers.mediator.expose(),
-            "AUTH_SERVICE_TOKEN and MEDIATOR_SERVICE_TOKEN must differ: each caller has its own"
+            callers.auth != callers.mediator,
+            "AUTH_SERVICE_TOKEN_SHA256 and MEDIATOR_SERVICE_TOKEN_SHA256 must differ: each caller has its own credential"
         );
         Ok(callers)
     }
 
-    pub fn credential(&self, caller: Caller) -> &Secret {
+    fn digest(&self, caller: Caller) -> &CredentialDigest {
         match caller {
             Caller::Auth => &self.auth,
             Caller::Mediator => &self.mediator,
@@ -127,12 +168,37 @@ impl Callers {
 
     /// The caller whose credential `given` is, if any.
     fn identify(&self, given: &str) -> Option<Caller> {
-        [Caller::Auth, Caller::Mediator].into_iter().find(|caller| {
-            constant_time_eq(
-                given.as_bytes(),
-                self.credential(*caller).expose().as_bytes(),
-            )
-        })
+        [Caller::Auth, Caller::Mediator]
+            .into_iter()
+            .find(|caller| self.digest(*caller).matches(given))
+    }
+}
+
+impl Caller {
+    /// `<VAR>_SHA256`, else the digest of `<VAR>` itself, with a warning.
+    fn digest_from_env(self) -> anyhow::Result<CredentialDigest> {
+        let digest_var = format!("{}_SHA256", self.variable());
+        let hex = crate::config::string(&digest_var, "");
+        if !hex.is_empty() {
+            return CredentialDigest::parse_hex(&hex).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{digest_var} must be 64 hex digits: printf %s \"$TOKEN\" | sha256sum"
+                )
+            });
+        }
+        if std::env::var_os(self.variable()).is_some() {
+            let credential = self.credential_from_env()?;
+            tracing::warn!(
+                "{} is set on a service that only checks it: give it {digest_var} instead, \
+                 so its configuration holds nothing a caller could present",
+                self.variable()
+            );
+            return Ok(CredentialDigest::of(credential.expose()));
+        }
+        Err(anyhow::anyhow!(
+            "{digest_var} is not set: the hex SHA-256 of the caller's credential \
+             (printf %s \"$TOKEN\" | sha256sum)"
+        ))
     }
 }
 
@@ -178,5 +244,30 @@ pub fn require_owner<'a>(claims: &'a Claims, username: &str) -> Result<&'a str, 
         Ok(claims.username())
     } else {
         Err(ApiError::forbidden("this belongs to another user"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_is_sha256sums_and_knows_its_credential_only() {
+        // printf %s abc | sha256sum
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let parsed = CredentialDigest::parse_hex(abc).expect("64 hex digits");
+        assert_eq!(parsed, CredentialDigest::of("abc"));
+        assert!(parsed.matches("abc"));
+        assert!(!parsed.matches("abd"));
+        assert!(CredentialDigest::parse_hex(&abc[1..]).is_none());
+        assert!(CredentialDigest::parse_hex(&abc.replace('b', "g")).is_none());
+
+        let callers = Callers::new(
+            CredentialDigest::of("auth's"),
+            CredentialDigest::of("mediator's"),
+        );
+        assert_eq!(callers.identify("auth's"), Some(Caller::Auth));
+        assert_eq!(callers.identify("mediator's"), Some(Caller::Mediator));
+        assert_eq!(callers.identify("a stranger's"), None);
     }
 }

@@ -11,7 +11,8 @@ pub mod proxies;
 pub mod server;
 
 pub use auth::{
-    admin, bearer, require_owner, service_credential, Admin, Caller, Callers, SERVICE_TOKEN_HEADER,
+    admin, bearer, require_owner, service_credential, Admin, Caller, Callers, CredentialDigest,
+    SERVICE_TOKEN_HEADER,
 };
 pub use error::ApiError;
 pub use idempotency::{idempotency_key, IdempotencyKey};

@@ -34,6 +34,14 @@ pub fn tracing_enabled() -> bool {
     TRACING.load(Ordering::Relaxed)
 }
 
+/// `TRUST_INCOMING_TRACEPARENT` (default false): whether a public request's
+/// `traceparent` continues the caller's trace (see `trace::server_span`).
+static TRUST_INCOMING_TRACEPARENT: AtomicBool = AtomicBool::new(false);
+
+fn trusts_public_traceparents() -> bool {
+    TRUST_INCOMING_TRACEPARENT.load(Ordering::Relaxed)
+}
+
 /// Keeps the span exporter while the process runs; dropping it sends the
 /// spans still buffered (waiting at most the export timeout).
 #[must_use = "dropping it at once stops the traces"]
@@ -88,6 +96,10 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         return Ok(Telemetry { traces: None });
     }
     TRACING.store(provider.is_some(), Ordering::Relaxed);
+    TRUST_INCOMING_TRACEPARENT.store(
+        crate::config::parsed("TRUST_INCOMING_TRACEPARENT", false)?,
+        Ordering::Relaxed,
+    );
     tracing::info!(
         service,
         version = crate::version::VERSION,

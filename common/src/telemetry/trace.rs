@@ -18,7 +18,8 @@ use crate::metrics;
 const TRACEPARENT: &str = "traceparent";
 
 /// The span of one request a service serves: a child of the caller's span
-/// when the request carries a `traceparent`, else the root of a trace.
+/// when the request carries a `traceparent` that is believed (see
+/// `believes_traceparent`), else the root of a trace.
 /// `Span::none()` when traces are off, and for `/health`, `/ready` and
 /// `/metrics`, which probes and scrapers call all day.
 pub fn server_span(method: &Method, path: &str, headers: &HeaderMap) -> Span {
@@ -41,9 +42,25 @@ pub fn server_span(method: &Method, path: &str, headers: &HeaderMap) -> Span {
         otel.status_code = Empty,
         trace_id = Empty,
     );
-    let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let traceparent = headers
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| believes_traceparent(path));
     continue_trace(&span, traceparent);
     span
+}
+
+/// Whether a request's `traceparent` is believed. Always on the internal
+/// endpoints, which only the services call (they demand a service
+/// credential, and the ingress never routes them): a saga's calls stay in
+/// its trace. On the public ones only with `TRUST_INCOMING_TRACEPARENT`
+/// (behind a proxy that sets or strips the header): a client's own would
+/// force sampling and choose the trace id stored with its orders.
+fn believes_traceparent(path: &str) -> bool {
+    let internal = path.starts_with("/internal/")
+        || path == "/api/profiles"
+        || path.starts_with("/api/profiles/");
+    internal || super::trusts_public_traceparents()
 }
 
 /// Records the answer's status on a `server_span`; a 5xx marks it failed.

@@ -43,9 +43,47 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Random credentials, one per caller.
-pub fn callers() -> crate::http::Callers {
-    crate::http::Callers::new(Secret::new(random_hex(32)), Secret::new(random_hex(32)))
+/// Random credentials, one per caller: the callers present them, the
+/// callees get `digests()`.
+#[derive(Debug, Clone)]
+pub struct TestCallers {
+    auth: Secret,
+    mediator: Secret,
+}
+
+impl TestCallers {
+    pub fn credential(&self, caller: crate::http::Caller) -> &Secret {
+        match caller {
+            crate::http::Caller::Auth => &self.auth,
+            crate::http::Caller::Mediator => &self.mediator,
+        }
+    }
+
+    /// `caller`'s digest as `sha256sum` prints it, for a callee's
+    /// `*_SERVICE_TOKEN_SHA256`.
+    pub fn digest_hex(&self, caller: crate::http::Caller) -> String {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            self.credential(caller).expose().as_bytes(),
+        );
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// What a callee keeps of them.
+    pub fn digests(&self) -> crate::http::Callers {
+        use crate::http::CredentialDigest;
+        crate::http::Callers::new(
+            CredentialDigest::of(self.auth.expose()),
+            CredentialDigest::of(self.mediator.expose()),
+        )
+    }
+}
+
+pub fn callers() -> TestCallers {
+    TestCallers {
+        auth: Secret::new(random_hex(32)),
+        mediator: Secret::new(random_hex(32)),
+    }
 }
 
 /// A random name that fits every username rule.

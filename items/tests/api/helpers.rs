@@ -1,6 +1,6 @@
 use common::config::Listen;
-use common::http::{Caller, Callers};
-use common::testing::{self, Reservations, TestDatabase};
+use common::http::Caller;
+use common::testing::{self, Reservations, TestCallers, TestDatabase};
 use items::Settings;
 
 /// An items server on a free port with items 1..=10, each with `stock`.
@@ -8,7 +8,7 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub reservations: Reservations,
     /// Every caller's credential, the mediator's among them.
-    pub callers: Callers,
+    pub callers: TestCallers,
 }
 
 impl TestApp {
@@ -19,7 +19,7 @@ impl TestApp {
         let settings = Settings {
             listen: Listen::ephemeral(),
             database: db.settings.clone(),
-            callers: callers.clone(),
+            callers: callers.digests(),
             item_count: 10,
             initial_stock: stock,
         };

@@ -1,8 +1,10 @@
 use std::time::Duration;
 
 use common::config::Listen;
-use common::http::{Caller, Callers};
-use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys, TestResponse};
+use common::http::Caller;
+use common::testing::{
+    self, tokens, TestCallers, TestClient, TestDatabase, TestKeys, TestResponse,
+};
 use hyper::Method;
 use queue::RedisSettings;
 use rust_decimal::Decimal;
@@ -21,7 +23,7 @@ pub struct TestStack {
     pub items_db: TestDatabase,
     pub slots_db: TestDatabase,
     pub orders_db: TestDatabase,
-    pub callers: Callers,
+    pub callers: TestCallers,
     pub mediator_settings: mediator::Settings,
     pub shutdown: CancellationToken,
 }
@@ -58,7 +60,7 @@ impl TestStack {
                 listen: Listen::ephemeral(),
                 database: billing_db.settings.clone(),
                 verifier: keys.verifier(),
-                callers: callers.clone(),
+                callers: callers.digests(),
                 initial_wallet: Decimal::from(100),
                 wallet_ceiling: Decimal::from(10_000_000),
             },
@@ -71,7 +73,7 @@ impl TestStack {
             items::Settings {
                 listen: Listen::ephemeral(),
                 database: items_db.settings.clone(),
-                callers: callers.clone(),
+                callers: callers.digests(),
                 item_count: 10,
                 initial_stock: stock.items,
             },
@@ -84,7 +86,7 @@ impl TestStack {
             slots::Settings {
                 listen: Listen::ephemeral(),
                 database: slots_db.settings.clone(),
-                callers: callers.clone(),
+                callers: callers.digests(),
                 first_hour: 8,
                 last_hour: 18,
                 capacity: stock.slot_capacity,

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::http::{Caller, Callers};
-use common::testing::{self, tokens, TestClient, TestDatabase, TestKeys};
+use common::http::Caller;
+use common::testing::{self, tokens, TestCallers, TestClient, TestDatabase, TestKeys};
 use hyper::Method;
 use rand::Rng;
 use rust_decimal::Decimal;
@@ -28,7 +28,7 @@ const INITIAL_STOCK: i32 = 25;
 struct Drill {
     dir: PathBuf,
     keys: TestKeys,
-    callers: Callers,
+    callers: TestCallers,
     billing_db: TestDatabase,
     items_db: TestDatabase,
     slots_db: TestDatabase,
@@ -59,13 +59,14 @@ impl Drill {
     fn process(&self, name: &str, binary: &str, db: &TestDatabase) -> Process {
         Process::new(name, binaries().join(binary), free_port(), &self.dir)
             .env("DATABASE_URL", db.settings.url.expose())
+            // What the callees keep of the callers' credentials.
             .env(
-                "AUTH_SERVICE_TOKEN",
-                self.callers.credential(Caller::Auth).expose(),
+                "AUTH_SERVICE_TOKEN_SHA256",
+                self.callers.digest_hex(Caller::Auth),
             )
             .env(
-                "MEDIATOR_SERVICE_TOKEN",
-                self.callers.credential(Caller::Mediator).expose(),
+                "MEDIATOR_SERVICE_TOKEN_SHA256",
+                self.callers.digest_hex(Caller::Mediator),
             )
             .env(
                 "JWT_PUBLIC_KEY_FILE",
@@ -77,6 +78,10 @@ impl Drill {
     fn mediator(&self, name: &str, redis_url: &str, ports: [u16; 3]) -> Process {
         let url = |port: u16| format!("http://127.0.0.1:{port}");
         self.process(name, "mediator", &self.orders_db)
+            .env(
+                "MEDIATOR_SERVICE_TOKEN",
+                self.callers.credential(Caller::Mediator).expose(),
+            )
             .env("REDIS_URL", redis_url)
             .env("BILLING_URL", url(ports[0]))
             .env("ITEMS_URL", url(ports[1]))

@@ -17,7 +17,7 @@ impl TestApp {
         let settings = Settings {
             listen: Listen::ephemeral(),
             database: db.settings.clone(),
-            callers: callers.clone(),
+            callers: callers.digests(),
             first_hour: 8,
             last_hour: 18,
             capacity,

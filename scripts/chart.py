@@ -8,11 +8,14 @@ no helm binary, no cluster), and the local gateway generated from it.
                                           print the local gateway's nginx.conf:
                                           exactly the routes of the rendered
                                           Ingresses, to the services' local
-                                          ports, with their body size limit
-                                          and rate limits
+                                          ports, with their body size limit,
+                                          rate limits and allowed sources
 
 --set takes a dotted key and a YAML value, like helm's --set:
 --set ingress.rateLimit.rps=2 (values files first, then --set, in order).
+nginx-conf renders with scripts/gateway-values.yaml before them: the admin
+Ingress on (plain HTTP, the loopback alone), and an orders limit that the
+local benchmark from 127.0.0.1 stays under.
 
 The gateway is generated from the Ingresses, not written by hand, so the
 local stack is reached exactly the way the cluster is (TLS aside) and the two
@@ -20,6 +23,7 @@ cannot drift apart. scripts/chart_test.py proves it on every run.
 """
 
 import argparse
+import ipaddress
 import re
 import sys
 from pathlib import Path
@@ -29,6 +33,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 CHART = REPO / "helm"
+# The values the local gateway is rendered with (nginx-conf), first.
+GATEWAY_VALUES = REPO / "scripts" / "gateway-values.yaml"
 RELEASE = "shop"
 NAMESPACE = "shop"
 
@@ -62,19 +68,23 @@ BURST_ANNOTATION = ANNOTATION_PREFIX + "limit-burst-multiplier"
 DEFAULT_BURST_MULTIPLIER = 5
 # ingress-nginx's zone size (5 MB: about 80 000 addresses).
 ZONE_SIZE = "5m"
+# ingress-nginx's allow list: the client networks an Ingress's paths admit
+# (comma-separated CIDRs); anyone else gets 403, JSON at the gateway.
+ALLOW_ANNOTATION = ANNOTATION_PREFIX + "whitelist-source-range"
+FORBIDDEN = '{"error":"forbidden"}'
 
 # libyaml's parser when the wheel has it: several times faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def render(values=None, release=RELEASE, namespace=NAMESPACE):
+def render(values=None, release=RELEASE, namespace=NAMESPACE, chart_dir=CHART):
     """The chart's manifests (dicts) as `helm install` would send them.
 
     The values are checked against values.schema.json first, as Helm does;
     a failure raises helm_python.HelmError with Helm's message. `lookup`
     finds nothing (no cluster), so generated secrets are new each time.
     """
-    with helm.Chart.load(str(CHART)) as chart:
+    with helm.Chart.load(str(chart_dir)) as chart:
         rendered = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
     docs = []
     for path, text in sorted(rendered.items()):
@@ -89,6 +99,11 @@ def notes(values=None, release=RELEASE, namespace=NAMESPACE):
     with helm.Chart.load(str(CHART)) as chart:
         rendered = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
     return next((text for path, text in rendered.items() if path.endswith("NOTES.txt")), "")
+
+
+def gateway_values():
+    """The values the local gateway renders the chart with (GATEWAY_VALUES)."""
+    return load_values([GATEWAY_VALUES])
 
 
 def load_values(paths):
@@ -169,10 +184,45 @@ def ingress_limits(docs):
         if rps == 0:  # ingress-nginx: no limit
             continue
         zone = re.sub(r"[^A-Za-z0-9_]", "_", name) + "_rps"
-        for rule in doc["spec"].get("rules", []):
-            for path in rule.get("http", {}).get("paths", []):
-                limits[(path["path"], path["pathType"])] = (zone, rps, rps * multiplier)
+        for route in _paths(doc):
+            _put(limits, route, (zone, rps, rps * multiplier), "rate limits")
     return limits
+
+
+def ingress_allowlists(docs):
+    """The client networks each Ingress path admits, where its Ingress has
+    a whitelist-source-range: {(path, pathType): (CIDR, ...)}."""
+    allowed = {}
+    for doc in docs:
+        if doc["kind"] != "Ingress":
+            continue
+        text = (doc["metadata"].get("annotations") or {}).get(ALLOW_ANNOTATION)
+        if text is None:
+            continue
+        networks = tuple(entry.strip() for entry in str(text).split(",") if entry.strip())
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"Ingress {doc['metadata']['name']}: {ALLOW_ANNOTATION} has {network!r}, "
+                                 "not a CIDR") from None
+        for route in _paths(doc):
+            _put(allowed, route, networks, "allow lists")
+    return allowed
+
+
+def _paths(ingress):
+    """(path, pathType) of every path of an Ingress."""
+    return [(path["path"], path["pathType"]) for rule in ingress["spec"].get("rules", [])
+            for path in rule.get("http", {}).get("paths", [])]
+
+
+def _put(table, route, value, what):
+    """The gateway has one server for every host: two Ingresses routing one
+    path must agree on it."""
+    if table.setdefault(route, value) != value:
+        raise ValueError(f"{route[0]} is routed by two Ingresses with different {what}: "
+                         f"{table[route]} and {value}")
 
 
 def _whole_number(text, ingress, annotation):
@@ -250,7 +300,7 @@ def upstream_name(service):
     return "shop_" + service.replace("-", "_")
 
 
-def nginx_conf(routes, prefix, listen, ports, body_size=None, limits=None):
+def nginx_conf(routes, prefix, listen, ports, body_size=None, limits=None, allowlists=None):
     """The local gateway: nginx on `listen` (HOST:PORT), any Host header,
     every Ingress route proxied to 127.0.0.1:ports[component], everything
     else a JSON 404. All its files live under `prefix`.
@@ -262,13 +312,22 @@ def nginx_conf(routes, prefix, listen, ports, body_size=None, limits=None):
 
     `limits` are the Ingresses' rate limits (ingress_limits): the routes
     named there are limited per client address in their zone, and a
-    request past the limit gets a JSON 429 with Retry-After."""
+    request past the limit gets a JSON 429 with Retry-After.
+
+    `allowlists` are the Ingresses' allowed sources (ingress_allowlists):
+    the routes named there admit those networks alone, anyone else gets a
+    JSON 403."""
     prefix = Path(prefix)
     limits = limits or {}
+    allowlists = allowlists or {}
     locations = nginx_locations(routes)
-    unrouted = sorted(set(limits) - {route for _, _, route in locations})
+    routed = {route for _, _, route in locations}
+    unrouted = sorted(set(limits) - routed)
     if unrouted:
         raise ValueError(f"rate limits for routes the ingress does not have: {unrouted}")
+    unrouted = sorted(set(allowlists) - routed)
+    if unrouted:
+        raise ValueError(f"allow lists for routes the ingress does not have: {unrouted}")
     zones = {}
     for zone, rps, _ in limits.values():
         if zones.setdefault(zone, rps) != rps:
@@ -302,18 +361,25 @@ def nginx_conf(routes, prefix, listen, ports, body_size=None, limits=None):
         zone, _, burst = limits[route]
         return f" limit_req zone={zone} burst={burst} nodelay;"
 
+    def allow(route):
+        if route not in allowlists:
+            return ""
+        return "".join(f" allow {network};" for network in allowlists[route]) + " deny all;"
+
     body = "\n".join(
-        f"        location {location} {{ proxy_pass http://{upstream_name(service)};{body_limits}{limit_req(route)} }}"
+        f"        location {location} {{ proxy_pass http://{upstream_name(service)};{body_limits}{limit_req(route)}"
+        f"{allow(route)} }}"
         for location, service, route in locations
     )
     # Errors nginx makes itself are JSON too, like the services' errors, in
     # their words where they have the same (a body too large; a TRACE, which
     # nginx refuses itself, is 405 like any other method a path lacks).
-    errors = {405: '{"error":"method not allowed"}', 413: TOO_LARGE, 429: TOO_MANY,
+    errors = {403: FORBIDDEN, 405: '{"error":"method not allowed"}', 413: TOO_LARGE, 429: TOO_MANY,
               500: '{"error":"internal error"}', 502: '{"error":"bad gateway"}',
               503: '{"error":"service unavailable"}', 504: '{"error":"gateway timeout"}'}
-    # Only nginx's own 429 (limit_req) lands here: a service's 429 passes
-    # through as it is (proxy_intercept_errors off), Retry-After included.
+    # Only nginx's own 429 (limit_req) and 403 (deny) land here: a
+    # service's pass through as they are (proxy_intercept_errors off),
+    # Retry-After included.
     headers = {429: f" add_header Retry-After {RETRY_AFTER_SECS} always;"}
     error_pages = "\n".join(f"        error_page {code} @error{code};" for code in errors)
     error_locations = "\n".join(
@@ -387,6 +453,8 @@ _LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{\s*proxy_pass\s+http://(\w+
 _LIMITED_LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{([^}]*)\}")
 _LIMIT_REQ = re.compile(r"\blimit_req\s+zone=(\w+)\s+burst=(\d+)\s+nodelay\s*;")
 _LIMIT_ZONE = re.compile(r"limit_req_zone\s+\$binary_remote_addr\s+zone=(\w+):\w+\s+rate=(\d+)r/s\s*;")
+_ALLOW = re.compile(r"\ballow\s+([0-9A-Fa-f.:/]+)\s*;")
+_DENY_ALL = re.compile(r"\bdeny\s+all\s*;")
 _UPSTREAM = re.compile(r"upstream\s+(\w+)\s*\{\s*server\s+127\.0\.0\.1:(\d+)\s*;")
 
 
@@ -442,6 +510,27 @@ def nginx_limits(conf):
     return limits
 
 
+def nginx_allowlists(conf):
+    """Read back the allowed sources of a generated nginx.conf, as
+    {(path, pathType): (CIDR, ...)} for every location with `allow`s,
+    keyed like nginx_routes. A location whose allows do not end in
+    `deny all;` admits everyone and is reported with None."""
+    exact, prefixes = {}, {}
+    for equals, path, block in _LIMITED_LOCATION.findall(conf):
+        if "allow " not in block and "deny " not in block:
+            continue
+        networks = tuple(_ALLOW.findall(block))
+        ends_denied = bool(_DENY_ALL.search(block)) and block.rfind("deny") > block.rfind("allow")
+        (exact if equals else prefixes)[path] = networks if ends_denied else None
+    allowed = {}
+    for path, networks in exact.items():
+        allowed[(path, "Prefix" if prefixes.get(path + "/") == networks else "Exact")] = networks
+    for path, networks in prefixes.items():
+        if exact.get(path.rstrip("/")) != networks:
+            allowed[(path, "nginx")] = networks
+    return allowed
+
+
 def _port_arg(text):
     service, _, port = text.partition("=")
     if not service or not port.isdigit():
@@ -464,7 +553,7 @@ def main(argv):
                          help="where a service listens locally (repeatable)")
     args = parser.parse_args(argv)
     try:
-        values = load_values(args.values)
+        values = load_values(([GATEWAY_VALUES] if args.command == "nginx-conf" else []) + args.values)
         for assignment in args.set:
             values = set_value(values, assignment)
         docs = render(values)
@@ -472,7 +561,8 @@ def main(argv):
             print(yaml.safe_dump_all(docs, sort_keys=False), end="")
         else:
             print(nginx_conf(ingress_routes(docs), args.prefix, args.listen, dict(args.port),
-                             body_size=ingress_body_size(docs), limits=ingress_limits(docs)), end="")
+                             body_size=ingress_body_size(docs), limits=ingress_limits(docs),
+                             allowlists=ingress_allowlists(docs)), end="")
     except (helm.HelmError, ValueError, KeyError) as err:
         print(f"chart.py: {type(err).__name__}: {err}", file=sys.stderr)
         return 1

@@ -3,8 +3,11 @@ engine and the Kubernetes schemas.
 
 For the default values and each values file under helm/tests/ it lints the
 chart, renders it, validates every manifest against the Kubernetes schemas,
-and checks what the specification demands of it: the ingress routes exactly
-the public API, every container runs as non-root with probes and resources,
+and checks what the specification demands of it: the public Ingresses route
+exactly the public API and never the admin API or the console, which only
+the admin Ingress routes, off by default and HTTPS only (check_admin_ingress),
+callers get their own service credential and callees its digest alone
+(check_service_credentials), every container runs as non-root with probes and resources,
 every reference (ConfigMap, Secret, Service) resolves, PostgreSQL and Redis
 serve TLS only and every service verifies them (check_store_tls), auth alone
 gets the administrator's name and password file (check_admin), and no
@@ -14,9 +17,11 @@ ServiceMonitors, the alerts and the Grafana dashboard are checked
 the Kubernetes schemas not knowing them), and no OTEL_* variable reaches a
 container unless tracing.otlpEndpoint is set; set, every service gets it
 and its own name (check_tracing). Then it
-proves that the local gateway (scripts/gateway) routes exactly what the
-ingress routes: by reading its generated nginx.conf back, and by running that
-nginx against stub services and asking it. One line per check, then `N passed, M failed`.
+proves that the local gateway (scripts/gateway), rendered with
+scripts/gateway-values.yaml (the admin Ingress on), routes, limits and
+admits exactly what those Ingresses do: by reading its generated nginx.conf
+back, and by running that nginx against stub services and asking it. One
+line per check, then `N passed, M failed`.
 """
 
 import base64
@@ -51,19 +56,37 @@ KUBE_VERSIONS = ["1.25.0", kubernetes_validate.latest_version()]
 LINT_KUBE_VERSION = "v" + KUBE_VERSIONS[-1]
 
 # The services: their local ports (scripts/lib.sh), databases, and who gets
-# which secret.
+# which secret: a caller its own service credential (tokens), a callee the
+# digests of its callers' (digests), the JWT files it mounts (auth's from
+# the credentials Secret, a verifier's public key from a ConfigMap), and
+# whether the ingress reaches it (edge: TRUSTED_PROXIES and
+# TRUST_INCOMING_TRACEPARENT).
 SERVICES = {
-    "auth": {"port": 8001, "db": "auth", "tokens": {"AUTH_SERVICE_TOKEN"}, "redis": False,
-             "jwt": {"jwt-private.pem", "jwt-public.pem"}},
-    "billing": {"port": 8002, "db": "billing", "tokens": {"AUTH_SERVICE_TOKEN", "MEDIATOR_SERVICE_TOKEN"},
-                "redis": False, "jwt": {"jwt-public.pem"}},
-    "order-api": {"port": 8003, "db": "orders", "tokens": set(), "redis": True, "jwt": {"jwt-public.pem"}},
-    "items": {"port": 8004, "db": "items", "tokens": {"AUTH_SERVICE_TOKEN", "MEDIATOR_SERVICE_TOKEN"},
-              "redis": False, "jwt": set()},
-    "slots": {"port": 8005, "db": "slots", "tokens": {"AUTH_SERVICE_TOKEN", "MEDIATOR_SERVICE_TOKEN"},
-              "redis": False, "jwt": set()},
-    "mediator": {"port": 8006, "db": "orders", "tokens": {"MEDIATOR_SERVICE_TOKEN"}, "redis": True, "jwt": set()},
+    "auth": {"port": 8001, "db": "auth", "tokens": {"AUTH_SERVICE_TOKEN"}, "digests": set(), "redis": False,
+             "jwt": {"jwt-private.pem", "jwt-public.pem"}, "edge": True},
+    "billing": {"port": 8002, "db": "billing", "tokens": set(),
+                "digests": {"AUTH_SERVICE_TOKEN_SHA256", "MEDIATOR_SERVICE_TOKEN_SHA256"},
+                "redis": False, "jwt": {"jwt-public.pem"}, "edge": True},
+    "order-api": {"port": 8003, "db": "orders", "tokens": set(), "digests": set(), "redis": True,
+                  "jwt": {"jwt-public.pem"}, "edge": True},
+    "items": {"port": 8004, "db": "items", "tokens": set(),
+              "digests": {"AUTH_SERVICE_TOKEN_SHA256", "MEDIATOR_SERVICE_TOKEN_SHA256"},
+              "redis": False, "jwt": set(), "edge": False},
+    "slots": {"port": 8005, "db": "slots", "tokens": set(),
+              "digests": {"AUTH_SERVICE_TOKEN_SHA256", "MEDIATOR_SERVICE_TOKEN_SHA256"},
+              "redis": False, "jwt": set(), "edge": False},
+    "mediator": {"port": 8006, "db": "orders", "tokens": {"MEDIATOR_SERVICE_TOKEN"}, "digests": set(), "redis": True,
+                 "jwt": set(), "edge": False},
 }
+# The callers' credentials (keys of the credentials Secret) and the
+# callees' digests of them (keys of the digests Secret).
+CREDENTIAL_KEYS = {"auth-token", "mediator-token"}
+DIGEST_KEYS = {"auth-token-sha256", "mediator-token-sha256"}
+CALLERS_OF_SERVICES = {"auth", "mediator"}
+# The defaults of trustedProxies, tracing.trustIncomingTraceparent and
+# config.maxUnfinishedOrders.
+DEFAULT_TRUSTED_PROXIES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"]
+DEFAULT_MAX_UNFINISHED_ORDERS = 20
 DATABASES = {"auth", "billing", "orders", "items", "slots"}
 # The one service that keeps the administrator (ADMIN_USERNAME and
 # ADMIN_PASSWORD_FILE), and the key of its password in the admin Secret.
@@ -99,21 +122,41 @@ PROMETHEUS_VALUES = {"networkPolicy": {"prometheus": {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}}}
 
-# The public API (SPEC section 2) and the operators' (the admin API and its
-# console, SPEC section 7): exactly what the ingress routes, and where.
+# The public API (SPEC section 2): exactly what the public Ingresses route,
+# and where.
 PUBLIC = {
     ("/api/auth/users", "Prefix", "auth"),
     ("/api/token", "Prefix", "auth"),
     ("/api/accounts", "Prefix", "billing"),
     ("/api/orders", "Prefix", "order-api"),
     ("/api/openapi.yaml", "Prefix", "auth"),
+}
+# The operators' (the admin API and its console, SPEC section 7): on the
+# admin Ingress alone, with the sign-in the console and shopctl use on their
+# own origin when no public Ingress routes it on the same host.
+ADMIN = {
     ("/api/admin", "Prefix", "order-api"),
     ("/console", "Prefix", "order-api"),
 }
+SIGN_IN = ("/api/token", "Prefix", "auth")
+ADMIN_INGRESS = f"{chart.RELEASE}-admin"
 # The routes rate-limited at the edge (sign-up, login, refresh, logout,
-# verify), on an Ingress of their own, and the defaults of ingress.rateLimit.
+# verify), on an Ingress of their own, and the defaults of ingress.rateLimit;
+# the orders on another, under ingress.ordersRateLimit; and the admin
+# Ingress's own (adminIngress.rateLimit).
 RATE_LIMITED = {route for route in PUBLIC if route[0] in ("/api/auth/users", "/api/token")}
 DEFAULT_RATE_LIMIT = {"enabled": True, "rps": 200, "burstMultiplier": 5}
+ORDERS = {route for route in PUBLIC if route[0] == "/api/orders"}
+DEFAULT_ORDERS_RATE_LIMIT = {"enabled": True, "rps": 20, "burstMultiplier": 5}
+DEFAULT_ADMIN_RATE_LIMIT = {"enabled": True, "rps": 10, "burstMultiplier": 5}
+# The most a customer does on /api/orders from one address, at worst: an
+# order and a few reads of it in a second. The default must be far above.
+CUSTOMER_ORDERS_PEAK = 4
+# What the local suite sends through the gateway from one address: the
+# benchmark's closed loop (about 2700 orders a second on two cores,
+# README's Benchmark), and scripts/fuzz on the admin operations (up to
+# FUZZ_RATE a second). The gateway's limits must hold them four times over.
+BENCH_ORDERS_RATE = 2700
 # What the test suite sends to those paths from one address (the local
 # gateway's access log over many runs of scripts/test): a load test's
 # set-up (loadgen: a sign-up and a login per user; 100 users at once here),
@@ -121,7 +164,8 @@ DEFAULT_RATE_LIMIT = {"enabled": True, "rps": 200, "burstMultiplier": 5}
 # excess never passed 220. The defaults must hold either four times over.
 LOAD_TEST_SETUP = 200
 FUZZ_RATE, FUZZ_PEAK_EXCESS = 200, 220
-# Requests that must reach a service, and where (the spec's public paths).
+# Requests that must reach a service through the public Ingresses, and where
+# (the spec's public paths).
 PUBLIC_REQUESTS = [
     ("/api/auth/users/", "auth"),
     ("/api/token/", "auth"),
@@ -133,9 +177,15 @@ PUBLIC_REQUESTS = [
     ("/api/accounts/ann/deposit", "billing"),
     ("/api/orders/", "order-api"),
     ("/api/orders/42", "order-api"),
+]
+# Requests that reach order-api through the admin Ingress alone: never
+# through a public one.
+ADMIN_REQUESTS = [
     ("/api/admin/sagas", "order-api"),
     ("/api/admin/sagas/7/retry", "order-api"),
+    ("/api/admin", "order-api"),
     ("/console/", "order-api"),
+    ("/console", "order-api"),
     ("/console/console.js", "order-api"),
 ]
 # Requests that must never reach a service: the internal API, the
@@ -436,6 +486,14 @@ def check_rolling_updates(checks, label, docs):
                  "ingress's services stop, the mediator's grace longer than its drain", not bad, bad)
 
 
+def config_map_value(docs, name, key):
+    """A rendered ConfigMap's value; None when the chart does not render it."""
+    for doc in kinds(docs, "ConfigMap"):
+        if doc["metadata"]["name"] == name:
+            return doc.get("data", {}).get(key)
+    return None
+
+
 def config_value(docs, key):
     for config_map in kinds(docs, "ConfigMap"):
         if key in config_map.get("data", {}):
@@ -463,21 +521,22 @@ def check_service_env(checks, label, docs, values):
             problems.append("HTTP_PORT")
         if "DATABASE_URL" not in env:
             problems.append("DATABASE_URL")
-        # A caller gets its own credential, a callee every caller's, from the Secret.
+        # A caller gets its own credential, a callee its callers' digests
+        # (check_service_credentials says from where).
         tokens = {name for name in env if name.endswith("SERVICE_TOKEN")}
-        if tokens != spec["tokens"] or any(
-                env[name].get("valueFrom", {}).get("secretKeyRef", {}).get("key") !=
-                name.removesuffix("_SERVICE_TOKEN").lower() + "-token" for name in tokens):
-            problems.append(f"service credentials {sorted(tokens)}")
+        digests = {name for name in env if name.endswith("SERVICE_TOKEN_SHA256")}
+        if tokens != spec["tokens"] or digests != spec["digests"]:
+            problems.append(f"service credentials {sorted(tokens)}, digests {sorted(digests)}")
         if ("REDIS_URL" in env) != spec["redis"]:
             problems.append("REDIS_URL")
         mounted = set()
         for volume in pod_spec(deployment).get("volumes", []):
-            if "secret" in volume:
-                mounted |= {item["path"] for item in volume["secret"].get("items", [])}
+            for kind in ("secret", "configMap"):
+                if kind in volume:
+                    mounted |= {item["path"] for item in volume[kind].get("items", [])}
         want_files = spec["jwt"] | ({ADMIN_KEY} if admin and name == ADMIN_SERVICE else set())
         if mounted != want_files:
-            problems.append(f"Secret files {sorted(mounted)}, want {sorted(want_files)}")
+            problems.append(f"Secret and ConfigMap files {sorted(mounted)}, want {sorted(want_files)}")
         for var in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
             if not config.get(var, "").startswith("/etc/shop/jwt/"):
                 problems.append(var)
@@ -487,6 +546,35 @@ def check_service_env(checks, label, docs, values):
         if problems:
             bad.append(f"{name}: {', '.join(problems)}")
     checks.check(f"[{label}] every service gets its configuration (README's table), and only its secrets", not bad, bad)
+    check_edge_config(checks, label, docs, values)
+
+
+def check_edge_config(checks, label, docs, values):
+    """The services the ingress reaches (auth, billing, order-api) get
+    TRUSTED_PROXIES (trustedProxies, comma-separated) and
+    TRUST_INCOMING_TRACEPARENT (tracing.trustIncomingTraceparent, false by
+    default); the internal ones neither, so they keep continuing their
+    callers' traces. order-api gets MAX_UNFINISHED_ORDERS."""
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in kinds(docs, "ConfigMap")}
+    proxies = ",".join(values.get("trustedProxies", DEFAULT_TRUSTED_PROXIES))
+    trace = "true" if values.get("tracing", {}).get("trustIncomingTraceparent", False) else "false"
+    unfinished = str(values.get("config", {}).get("maxUnfinishedOrders", DEFAULT_MAX_UNFINISHED_ORDERS))
+    bad = []
+    for name, deployment in by_component(docs, "Deployment").items():
+        container = pod_spec(deployment)["containers"][0]
+        config = {}
+        for source in container.get("envFrom", []):
+            config.update(configmaps.get(source.get("configMapRef", {}).get("name"), {}))
+        env = env_of(container)
+        got = {var: env[var].get("value") if var in env else config.get(var)
+               for var in ("TRUSTED_PROXIES", "TRUST_INCOMING_TRACEPARENT") if var in env or var in config}
+        want = {"TRUSTED_PROXIES": proxies, "TRUST_INCOMING_TRACEPARENT": trace} if SERVICES[name]["edge"] else {}
+        if got != want:
+            bad.append(f"{name}: {got}, want {want}")
+        if name == "order-api" and config.get("MAX_UNFINISHED_ORDERS") != unfinished:
+            bad.append(f"order-api: MAX_UNFINISHED_ORDERS {config.get('MAX_UNFINISHED_ORDERS')!r}, want {unfinished}")
+    checks.check(f"[{label}] auth, billing and order-api alone get TRUSTED_PROXIES={proxies} and "
+                 f"TRUST_INCOMING_TRACEPARENT={trace}; order-api MAX_UNFINISHED_ORDERS={unfinished}", not bad, bad)
 
 
 def check_references(checks, label, docs, brought):
@@ -552,41 +640,58 @@ def check_services(checks, label, docs):
     checks.check(f"[{label}] a Service per service, selecting its pods on its port", not bad, bad)
 
 
+def public_only(docs):
+    """The manifests without the admin Ingress: what the public reaches."""
+    return [d for d in docs if not (d["kind"] == "Ingress" and d["metadata"]["name"] == ADMIN_INGRESS)]
+
+
 def check_ingress(checks, label, docs, values):
-    ingresses = kinds(docs, "Ingress")
-    if not values.get("ingress", {}).get("enabled", True):
-        checks.check(f"[{label}] ingress.enabled=false renders no Ingress", not ingresses)
-        return set()
-    host = values.get("ingress", {}).get("host", "arch.homework")
-    limited = values.get("ingress", {}).get("rateLimit", {}).get("enabled", True)
-    names = [f"{chart.RELEASE}", f"{chart.RELEASE}-rate-limited"] if limited else [chart.RELEASE]
-    checks.check(f"[{label}] {' and '.join(names)}: the Ingresses, class nginx, host {host}",
+    """The public Ingresses: exactly the public API, never the admin API or
+    the console. Returns every Ingress route, the admin Ingress's included."""
+    ingress_values = values.get("ingress", {})
+    ingresses = kinds(public_only(docs), "Ingress")
+    public_routes = chart.ingress_routes(public_only(docs))
+    leaked = [(path, chart.ingress_match(public_routes, path)) for path, _ in ADMIN_REQUESTS
+              if chart.ingress_match(public_routes, path) is not None]
+    checks.check(f"[{label}] no public Ingress routes the admin API or the console ({len(ADMIN_REQUESTS)} paths "
+                 "under /api/admin and /console)", not leaked, leaked)
+    routes = chart.ingress_routes(docs)
+    if not ingress_values.get("enabled", True):
+        checks.check(f"[{label}] ingress.enabled=false renders no public Ingress", not ingresses,
+                     [i["metadata"]["name"] for i in ingresses])
+        return routes
+    host = ingress_values.get("host", "arch.homework")
+    names = sorted([chart.RELEASE] +
+                   ([f"{chart.RELEASE}-rate-limited"] if ingress_values.get("rateLimit", {}).get("enabled", True) else []) +
+                   ([f"{chart.RELEASE}-orders"] if ingress_values.get("ordersRateLimit", {}).get("enabled", True) else []))
+    checks.check(f"[{label}] {', '.join(names)}: the public Ingresses, class nginx, host {host}",
                  sorted(i["metadata"]["name"] for i in ingresses) == names and
                  all(i["spec"].get("ingressClassName") == "nginx" and
                      [r.get("host") for r in i["spec"]["rules"]] == [host] for i in ingresses),
                  [(i["metadata"]["name"], i["spec"].get("ingressClassName"), [r.get("host") for r in i["spec"]["rules"]])
                   for i in ingresses])
-    routes = chart.ingress_routes(docs)
-    checks.check(f"[{label}] the ingress routes exactly the public API, to the right services",
-                 routes == PUBLIC, {"unexpected": routes - PUBLIC, "missing": PUBLIC - routes})
+    checks.check(f"[{label}] the public Ingresses route exactly the public API, to the right services",
+                 public_routes == PUBLIC, {"unexpected": public_routes - PUBLIC, "missing": PUBLIC - public_routes})
     services = {s["metadata"]["name"]: s["spec"]["ports"][0]["port"] for s in kinds(docs, "Service")}
-    bad = [p["path"] for i in ingresses for r in i["spec"]["rules"] for p in r["http"]["paths"]
+    bad = [p["path"] for i in kinds(docs, "Ingress") for r in i["spec"]["rules"] for p in r["http"]["paths"]
            if services.get(p["backend"]["service"]["name"]) != p["backend"]["service"]["port"].get("number")]
     checks.check(f"[{label}] every ingress backend is a rendered Service on its port", not bad, bad)
-    wrong = [(path, chart.ingress_match(routes, path), want) for path, want in PUBLIC_REQUESTS
-             if chart.ingress_match(routes, path) != want]
+    wrong = [(path, chart.ingress_match(public_routes, path), want) for path, want in PUBLIC_REQUESTS
+             if chart.ingress_match(public_routes, path) != want]
     checks.check(f"[{label}] every public request reaches its service through the ingress", not wrong, wrong)
     leaked = [(path, chart.ingress_match(routes, path)) for path in INTERNAL_REQUESTS
               if chart.ingress_match(routes, path) is not None]
-    checks.check(f"[{label}] no internal path is routed ({len(INTERNAL_REQUESTS)} tried: /api/profiles/, "
+    checks.check(f"[{label}] no internal path is routed by any Ingress ({len(INTERNAL_REQUESTS)} tried: /api/profiles/, "
                  "/internal/..., /health, /ready, /metrics, near misses)", not leaked, leaked)
     exposed = {service for _, _, service in routes} & {"items", "slots", "mediator"}
     checks.check(f"[{label}] items, slots and mediator have no route", not exposed, exposed)
-    ingress_values = values.get("ingress", {})
     want = ingress_values.get("annotations", {}).get(chart.BODY_SIZE_ANNOTATION) or \
         ingress_values.get("maxBodySize", "16k") or None
-    got = chart.ingress_body_size(docs)
-    checks.check(f"[{label}] the ingress refuses bodies over {want} (proxy-body-size)", got == want, got)
+    try:
+        got = chart.ingress_body_size(docs)
+    except ValueError as err:
+        got = str(err)
+    checks.check(f"[{label}] every Ingress refuses bodies over {want} (proxy-body-size)", got == want, got)
     return routes
 
 
@@ -595,6 +700,7 @@ def check_ingress(checks, label, docs, values):
 
 LIMIT_RPS = "nginx.ingress.kubernetes.io/limit-rps"
 LIMIT_BURST = "nginx.ingress.kubernetes.io/limit-burst-multiplier"
+ALLOW = chart.ALLOW_ANNOTATION
 REDIRECTS = ("nginx.ingress.kubernetes.io/ssl-redirect", "nginx.ingress.kubernetes.io/force-ssl-redirect")
 ISSUERS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 
@@ -618,32 +724,58 @@ def expected_limits(docs):
     return limits
 
 
+def expected_allowlists(docs):
+    """{(path, pathType): (CIDR, ...)} from the Ingresses' whitelist-source-range."""
+    allowed = {}
+    for ingress in kinds(docs, "Ingress"):
+        text = (ingress["metadata"].get("annotations") or {}).get(ALLOW)
+        if text is not None:
+            networks = tuple(n.strip() for n in text.split(","))
+            allowed.update({(path, path_type): networks for path, path_type, _ in ingress_paths(ingress)})
+    return allowed
+
+
 def check_edge(checks, label, docs, values):
-    """Rate limits (ingress.rateLimit) and TLS (ingress.tls) on both Ingresses."""
+    """Rate limits (ingress.rateLimit, ingress.ordersRateLimit) and TLS
+    (ingress.tls) on the public Ingresses."""
     ingress_values = values.get("ingress", {})
     if not ingress_values.get("enabled", True):
         return
-    ingresses = {i["metadata"]["name"]: i for i in kinds(docs, "Ingress")}
-    main, limited = ingresses.get(chart.RELEASE), ingresses.get(f"{chart.RELEASE}-rate-limited")
-    if not (main and limited):  # check_ingress said so
+    ingresses = {i["metadata"]["name"]: i for i in kinds(public_only(docs), "Ingress")}
+    main = ingresses.get(chart.RELEASE)
+    if not main:  # check_ingress said so
         return
     components = chart.service_components(docs)
 
     def routes(ingress):
         return {(path, path_type, components.get(service)) for path, path_type, service in ingress_paths(ingress)}
 
-    checks.check(f"[{label}] {chart.RELEASE}-rate-limited routes sign-up, login, refresh, logout and verify "
-                 f"(/api/auth/users, /api/token), {chart.RELEASE} the rest of the public API",
-                 routes(limited) == RATE_LIMITED and routes(main) == PUBLIC - RATE_LIMITED,
-                 {"rate-limited": routes(limited), "main": routes(main)})
-    rate = {**DEFAULT_RATE_LIMIT, **ingress_values.get("rateLimit", {})}
     extra = ingress_values.get("annotations", {})
-    want = {LIMIT_RPS: extra.get(LIMIT_RPS, str(rate["rps"])),
-            LIMIT_BURST: extra.get(LIMIT_BURST, str(rate["burstMultiplier"]))}
-    got = {key: limited["metadata"].get("annotations", {}).get(key) for key in want}
-    checks.check(f"[{label}] {chart.RELEASE}-rate-limited: limit-rps {want[LIMIT_RPS]}, "
-                 f"limit-burst-multiplier {want[LIMIT_BURST]} (ingress.rateLimit)", got == want, got)
-    unlimited = [key for key in main["metadata"].get("annotations", {}) if key in want and key not in extra]
+    rest = set(PUBLIC)
+    for key, suffix, paths, defaults, what in (
+            ("rateLimit", "rate-limited", RATE_LIMITED, DEFAULT_RATE_LIMIT,
+             "sign-up, login, refresh, logout and verify (/api/auth/users, /api/token)"),
+            ("ordersRateLimit", "orders", ORDERS, DEFAULT_ORDERS_RATE_LIMIT, "the orders (/api/orders)")):
+        rate = {**defaults, **ingress_values.get(key, {})}
+        name = f"{chart.RELEASE}-{suffix}"
+        limited = ingresses.get(name)
+        if not rate["enabled"]:
+            checks.check(f"[{label}] ingress.{key} off: no {name}", limited is None)
+            continue
+        rest -= paths
+        checks.check(f"[{label}] {name} routes {what} alone", limited is not None and routes(limited) == paths,
+                     limited and routes(limited))
+        if limited is None:
+            continue
+        want = {LIMIT_RPS: extra.get(LIMIT_RPS, str(rate["rps"])),
+                LIMIT_BURST: extra.get(LIMIT_BURST, str(rate["burstMultiplier"]))}
+        got = {k: limited["metadata"].get("annotations", {}).get(k) for k in want}
+        checks.check(f"[{label}] {name}: limit-rps {want[LIMIT_RPS]}, limit-burst-multiplier {want[LIMIT_BURST]} "
+                     f"(ingress.{key})", got == want, got)
+    checks.check(f"[{label}] {chart.RELEASE} routes the rest of the public API", routes(main) == rest,
+                 {"got": routes(main), "want": rest})
+    unlimited = [key for key in main["metadata"].get("annotations", {})
+                 if key in (LIMIT_RPS, LIMIT_BURST) and key not in extra]
     checks.check(f"[{label}] {chart.RELEASE} has no rate limit", not unlimited, unlimited)
     if label == "default":  # what the chart renders, whatever the constants above say
         rps, burst = expected_limits(docs).get(("/api/token", "Prefix"), (0, 0))
@@ -651,8 +783,12 @@ def check_edge(checks, label, docs, values):
                      f"({LOAD_TEST_SETUP} sign-ups and logins at once) and scripts/fuzz (excess {FUZZ_PEAK_EXCESS} "
                      f"at {FUZZ_RATE}/s) four times over",
                      burst >= 4 * max(LOAD_TEST_SETUP, FUZZ_PEAK_EXCESS) and rps >= FUZZ_RATE, (rps, burst))
+        rps, burst = expected_limits(docs).get(("/api/orders", "Prefix"), (0, 0))
+        checks.check(f"[default] the orders: {rps}/s and a burst of {burst} per address, a limit at least four "
+                     f"times what a customer does at worst ({CUSTOMER_ORDERS_PEAK} a second)",
+                     rps >= 4 * CUSTOMER_ORDERS_PEAK and burst >= rps, (rps, burst))
 
-    # TLS: the same section and redirect on both; the issuer on one.
+    # TLS: the same section and redirect on every public one; the issuer on one.
     tls = ingress_values.get("tls", {"enabled": False})
     host = ingress_values.get("host", "arch.homework")
     if isinstance(tls, list):
@@ -665,28 +801,100 @@ def check_edge(checks, label, docs, values):
         want_tls, redirect, issuer = None, {}, {}
     redirect = {key: extra.get(key, value) for key, value in redirect.items()}
     described = f"TLS {want_tls[0]['secretName']}" if want_tls else "no TLS"
-    for name, ingress in ((chart.RELEASE, main), (f"{chart.RELEASE}-rate-limited", limited)):
+    for name, ingress in sorted(ingresses.items()):
         annotations = ingress["metadata"].get("annotations", {})
         got = (ingress["spec"].get("tls"), {k: annotations[k] for k in REDIRECTS if k in annotations},
                {k: annotations[k] for k in ISSUERS if k in annotations})
         want = (want_tls, redirect, issuer if name == chart.RELEASE else {})
         checks.check(f"[{label}] {name}: {described}, redirect {redirect or 'untouched'}, "
                      f"cert-manager {(want[2] or 'none')}", got == want, {"got": got, "want": want})
-    body_sizes = {name: i["metadata"].get("annotations", {}).get(chart.BODY_SIZE_ANNOTATION)
-                  for name, i in ingresses.items()}
-    checks.check(f"[{label}] both Ingresses refuse the same bodies (proxy-body-size)",
+    body_sizes = {i["metadata"]["name"]: i["metadata"].get("annotations", {}).get(chart.BODY_SIZE_ANNOTATION)
+                  for i in kinds(docs, "Ingress")}
+    checks.check(f"[{label}] every Ingress refuses the same bodies (proxy-body-size)",
                  len(set(body_sizes.values())) == 1, body_sizes)
 
 
+def check_admin_ingress(checks, label, docs, values):
+    """The admin Ingress (adminIngress): none unless enabled; enabled, the
+    admin API and the console (and the sign-in where no public Ingress
+    routes it on its host), on its host, HTTPS with a redirect unless
+    allowInsecure, its allowed sources and its own rate limit."""
+    admin_values = values.get("adminIngress", {})
+    ingress_values = values.get("ingress", {})
+    admin = next((i for i in kinds(docs, "Ingress") if i["metadata"]["name"] == ADMIN_INGRESS), None)
+    routes = chart.ingress_routes(docs)
+    if not admin_values.get("enabled", False):
+        routed = [path for path, _ in ADMIN_REQUESTS if chart.ingress_match(routes, path) is not None]
+        checks.check(f"[{label}] adminIngress off: no {ADMIN_INGRESS}, the admin API and the console routed nowhere",
+                     admin is None and not routed, routed)
+        return
+    if not checks.check(f"[{label}] adminIngress on: {ADMIN_INGRESS}", admin is not None):
+        return
+    components = chart.service_components(docs)
+    host = admin_values.get("host") or ingress_values.get("host", "arch.homework")
+    public_sign_in = ingress_values.get("enabled", True) and host == ingress_values.get("host", "arch.homework")
+    want_routes = ADMIN | (set() if public_sign_in else {SIGN_IN})
+    got_routes = {(path, path_type, components.get(service)) for path, path_type, service in ingress_paths(admin)}
+    hosts = [r.get("host") for r in admin["spec"]["rules"]]
+    sign_in = "the sign-in on the public Ingress" if public_sign_in else "/api/token for the sign-in"
+    checks.check(f"[{label}] {ADMIN_INGRESS}: host {host}, class nginx, /api/admin and /console to order-api, "
+                 f"{sign_in}", got_routes == want_routes and hosts == [host] and
+                 admin["spec"].get("ingressClassName") == ingress_values.get("className", "nginx"),
+                 {"routes": got_routes, "hosts": hosts})
+    wrong = [(path, chart.ingress_match(routes, path)) for path, want in ADMIN_REQUESTS
+             if chart.ingress_match(routes, path) != want]
+    checks.check(f"[{label}] every admin request reaches order-api ({len(ADMIN_REQUESTS)} tried)", not wrong, wrong)
+    annotations = admin["metadata"].get("annotations", {})
+    extra = admin_values.get("annotations", {})
+    rate = {**DEFAULT_ADMIN_RATE_LIMIT, **admin_values.get("rateLimit", {})}
+    ranges = admin_values.get("allowedSourceRanges", [])
+    want = {}
+    if ranges:
+        want[ALLOW] = ",".join(ranges)
+    if rate["enabled"]:
+        want.update({LIMIT_RPS: str(rate["rps"]), LIMIT_BURST: str(rate["burstMultiplier"])})
+    want.update({k: v for k, v in extra.items() if k in (ALLOW, LIMIT_RPS, LIMIT_BURST)})
+    got = {k: v for k, v in annotations.items() if k in (ALLOW, LIMIT_RPS, LIMIT_BURST)}
+    checks.check(f"[{label}] {ADMIN_INGRESS}: allowed sources {want.get(ALLOW, 'everyone')}, limit-rps "
+                 f"{want.get(LIMIT_RPS, 'none')}, limit-burst-multiplier {want.get(LIMIT_BURST, 'none')}",
+                 got == want, {"got": got, "want": want})
+    tls = admin_values.get("tls", {})
+    if tls.get("enabled"):
+        want_tls = [{"hosts": [host], "secretName": tls.get("secretName") or f"{chart.RELEASE}-admin-tls"}]
+        want_redirect = {k: extra.get(k, "true") for k in REDIRECTS}
+        want_issuer = {key: value for key, value in zip(ISSUERS, (tls.get("clusterIssuer"), tls.get("issuer")))
+                       if value}
+        described = f"HTTPS ({want_tls[0]['secretName']}), plain HTTP redirected"
+    else:
+        want_tls, want_redirect, want_issuer = None, {}, {}
+        described = "plain HTTP, as adminIngress.allowInsecure allows"
+    got = (admin["spec"].get("tls"), {k: annotations[k] for k in REDIRECTS if k in annotations},
+           {k: annotations[k] for k in ISSUERS if k in annotations})
+    want = (want_tls, want_redirect, want_issuer)
+    checks.check(f"[{label}] {ADMIN_INGRESS}: {described}, cert-manager {want_issuer or 'none'}",
+                 got == want and (tls.get("enabled") or admin_values.get("allowInsecure")),
+                 {"got": got, "want": want})
+
+
 def check_gateway_limits(checks, label, docs):
-    """The gateway generated from these manifests limits exactly what the
-    Ingresses' annotations limit, at their rate and burst, and answers past
-    it with a JSON 429 and Retry-After."""
+    """The gateway generated from these manifests limits and admits exactly
+    what the Ingresses' annotations say, at their rate and burst, and
+    answers past a limit with a JSON 429 and Retry-After, to a stranger a
+    JSON 403."""
     if not kinds(docs, "Ingress"):
         return
     ports = {name: spec["port"] for name, spec in SERVICES.items()}
-    conf = chart.nginx_conf(chart.ingress_routes(docs), "/tmp/gateway-test", "127.0.0.1:18080", ports,
-                            chart.ingress_body_size(docs), chart.ingress_limits(docs))
+    hosts = sorted({r.get("host") for i in kinds(docs, "Ingress") for r in i["spec"]["rules"]})
+    try:
+        conf = chart.nginx_conf(chart.ingress_routes(docs), "/tmp/gateway-test", "127.0.0.1:18080", ports,
+                                chart.ingress_body_size(docs), chart.ingress_limits(docs),
+                                chart.ingress_allowlists(docs))
+    except ValueError as err:
+        # One server for every host: a path two hosts treat differently
+        # (the sign-in on the admin host) has no single local equivalent.
+        checks.check(f"[{label}] Ingresses on {len(hosts)} hosts that differ on a path: the gateway, one server for "
+                     "every host, refuses to mirror them rather than pick one", len(hosts) > 1, err)
+        return
     want, got = expected_limits(docs), chart.nginx_limits(conf)
     checks.check(f"[{label}] the gateway's rate limits (limit_req) equal the Ingresses' annotations: "
                  f"{sorted(set(want.values())) or 'none'} (rps, burst) on {sorted(p for p, _ in want)}",
@@ -694,40 +902,132 @@ def check_gateway_limits(checks, label, docs):
     answer = (f"add_header Retry-After {chart.RETRY_AFTER_SECS} always; return 429 '{chart.TOO_MANY}';")
     checks.check(f"[{label}] past the limit the gateway answers 429 (not 503), JSON, with Retry-After",
                  not want or ("limit_req_status 429;" in conf and answer in conf and "error_page 429 @error429;" in conf))
+    want, got = expected_allowlists(docs), chart.nginx_allowlists(conf)
+    checks.check(f"[{label}] the gateway admits to each path the sources its Ingress does (allow, then deny all; "
+                 f"{sorted(set(want.values())) or 'everyone everywhere'})",
+                 got == want and (not want or f"return 403 '{chart.FORBIDDEN}';" in conf),
+                 {"gateway": got, "ingress": want})
 
 
 def check_edge_values(checks):
-    """ingress.rateLimit and ingress.tls beyond the value sets: switched off,
-    the list of earlier charts, a namespaced issuer, no redirect."""
+    """ingress.rateLimit, ordersRateLimit and ingress.tls beyond the value
+    sets: switched off, the list of earlier charts, a namespaced issuer, no
+    redirect; and no public Ingress routes the admin API or the console in
+    any of them."""
+    configurations = {}
     docs = chart.render({"ingress": {"rateLimit": {"enabled": False}}})
+    configurations["ingress.rateLimit off"] = docs
+    names = sorted(i["metadata"]["name"] for i in kinds(docs, "Ingress"))
+    limits = chart.ingress_limits(docs)
+    checks.check("ingress.rateLimit.enabled=false: shop routes sign-up and login with the rest, unlimited; "
+                 "shop-orders keeps its limit",
+                 names == [chart.RELEASE, f"{chart.RELEASE}-orders"] and chart.ingress_routes(docs) == PUBLIC and
+                 set(limits) == {route[:2] for route in ORDERS}, (names, limits))
+    values = {"ingress": {"rateLimit": {"enabled": False}, "ordersRateLimit": {"enabled": False}}}
+    docs = chart.render(values)
+    configurations["both limits off"] = docs
     ingresses = kinds(docs, "Ingress")
     limits = chart.ingress_limits(docs)
-    checks.check("ingress.rateLimit.enabled=false: one Ingress routes the whole public API, no limit anywhere",
+    checks.check("ingress.rateLimit and ordersRateLimit off: one Ingress routes the whole public API, no limit anywhere",
                  len(ingresses) == 1 and chart.ingress_routes(docs) == PUBLIC and not limits and
                  not any(k in i["metadata"].get("annotations", {}) for i in ingresses for k in (LIMIT_RPS, LIMIT_BURST)),
                  ([i["metadata"]["name"] for i in ingresses], limits))
     legacy = [{"secretName": "old-tls", "hosts": ["arch.homework", "www.arch.homework"]}]
     docs = chart.render({"ingress": {"tls": legacy}})
+    configurations["ingress.tls as a list"] = docs
     got = [(i["spec"].get("tls"), sorted(k for k in i["metadata"].get("annotations", {}) if k in REDIRECTS + ISSUERS))
            for i in kinds(docs, "Ingress")]
     checks.check("ingress.tls as the list of earlier charts (Helm warns that it replaces a table): "
-                 "used as given on both Ingresses",
-                 got == [(legacy, [])] * 2, got)
+                 "used as given on the three public Ingresses",
+                 got == [(legacy, [])] * 3, got)
     docs = chart.render({"ingress": {"tls": {"enabled": True, "issuer": "local-ca", "redirect": False}}})
+    configurations["ingress.tls with an Issuer"] = docs
     got = {i["metadata"]["name"]: (i["spec"].get("tls"), {k: v for k, v in i["metadata"].get("annotations", {}).items()
                                                          if k in REDIRECTS + ISSUERS})
            for i in kinds(docs, "Ingress")}
     tls = [{"hosts": ["arch.homework"], "secretName": f"{chart.RELEASE}-tls"}]
     off = dict.fromkeys(REDIRECTS, "false")
     want = {chart.RELEASE: (tls, {**off, "cert-manager.io/issuer": "local-ca"}),
-            f"{chart.RELEASE}-rate-limited": (tls, off)}
-    checks.check("ingress.tls with an Issuer and redirect false: the release's Secret on both, "
+            f"{chart.RELEASE}-rate-limited": (tls, off), f"{chart.RELEASE}-orders": (tls, off)}
+    checks.check("ingress.tls with an Issuer and redirect false: the release's Secret on every public Ingress, "
                  "ssl-redirect false, the issuer on one", got == want, got)
     try:
         chart.render({"ingress": {"tls": {"enabled": True, "issuer": "a", "clusterIssuer": "b"}}})
         checks.check("ingress.tls with both an Issuer and a ClusterIssuer is refused", False)
     except helm.HelmError:
         checks.check("ingress.tls with both an Issuer and a ClusterIssuer is refused", True)
+    for name, values in ADMIN_CASES:
+        configurations[name] = chart.render(values)
+    configurations["the local gateway's values"] = chart.render(chart.gateway_values())
+    leaked = {}
+    for name, docs in configurations.items():
+        public_routes = chart.ingress_routes(public_only(docs))
+        found = [path for path, _ in ADMIN_REQUESTS if chart.ingress_match(public_routes, path) is not None]
+        if found:
+            leaked[name] = found
+    checks.check(f"no public Ingress routes /api/admin or /console in {len(configurations)} more configurations "
+                 "(limits off, TLS, the admin Ingress on, the gateway's)", not leaked, leaked)
+
+
+# The admin Ingress switched on: HTTPS on its own host with cert-manager
+# and allowed sources; plain HTTP by allowInsecure on the public host; and
+# without the public Ingresses.
+ADMIN_CASES = [
+    ("admin, HTTPS, own host", {"adminIngress": {
+        "enabled": True, "host": "ops.arch.homework", "allowedSourceRanges": ["10.20.0.0/16", "2001:db8::/32"],
+        "rateLimit": {"rps": 5, "burstMultiplier": 4},
+        "tls": {"enabled": True, "clusterIssuer": "letsencrypt"}}}),
+    ("admin, plain HTTP", {"adminIngress": {"enabled": True, "allowInsecure": True,
+                                            "allowedSourceRanges": ["127.0.0.1/32"]}}),
+    ("admin, no public ingress", {"ingress": {"enabled": False},
+                                  "adminIngress": {"enabled": True, "tls": {"enabled": True, "secretName": "ops-tls"},
+                                                   "rateLimit": {"enabled": False}}}),
+]
+
+
+def check_admin_ingress_values(checks):
+    """adminIngress switched on: rendered, linted and validated; refused
+    without TLS unless allowInsecure says so; the ingress controller
+    reaches what it routes."""
+    for label, values in ADMIN_CASES:
+        docs = rendered_and_valid(checks, label, values)
+        if docs is None:
+            continue
+        check_admin_ingress(checks, label, docs, values)
+        check_ingress(checks, label, docs, values)
+        check_edge(checks, label, docs, values)
+        check_gateway_limits(checks, label, docs)
+        check_network_policies(checks, label, docs, values)
+    name = ("adminIngress.enabled without TLS is refused, and the message says to set adminIngress.tls.enabled "
+            "or adminIngress.allowInsecure")
+    try:
+        chart.render({"adminIngress": {"enabled": True}})
+        checks.check(name, False, "rendered")
+    except helm.HelmError as err:
+        checks.check(name, "adminIngress.tls.enabled=true" in str(err) and "adminIngress.allowInsecure=true" in str(err),
+                     str(err))
+    try:
+        docs = chart.render({"adminIngress": {"enabled": True, "allowInsecure": True}})
+        admin = [i for i in kinds(docs, "Ingress") if i["metadata"]["name"] == ADMIN_INGRESS]
+        checks.check("adminIngress.allowInsecure=true renders it without TLS", len(admin) == 1 and
+                     "tls" not in admin[0]["spec"], admin)
+    except helm.HelmError as err:
+        checks.check("adminIngress.allowInsecure=true renders it without TLS", False, err)
+    refused = [
+        ("adminIngress.tls with both an Issuer and a ClusterIssuer",
+         {"adminIngress": {"enabled": True, "tls": {"enabled": True, "issuer": "a", "clusterIssuer": "b"}}}),
+        ("adminIngress.allowedSourceRanges with a host name", {"adminIngress": {"allowedSourceRanges": ["ops.example"]}}),
+        ("adminIngress.allowedSourceRanges /33", {"adminIngress": {"allowedSourceRanges": ["10.0.0.0/33"]}}),
+        ("adminIngress.allowedSourceRanges as a string", {"adminIngress": {"allowedSourceRanges": "10.0.0.0/8"}}),
+        ("adminIngress.host with a scheme", {"adminIngress": {"host": "https://ops.example"}}),
+        ("adminIngress.rateLimit.rps 0", {"adminIngress": {"rateLimit": {"rps": 0}}}),
+        ("a misspelled key (adminIngress.tls.enable)", {"adminIngress": {"tls": {"enable": True}}}),
+        ("a misspelled key (adminIngress.allowInSecure)", {"adminIngress": {"allowInSecure": True}}),
+        ("adminIngress.tls.redirect (always on)", {"adminIngress": {"tls": {"redirect": False}}}),
+    ]
+    accepted = accepted_of(refused)
+    checks.check(f"values.schema.json and the chart refuse bad adminIngress values ({len(refused)} cases)",
+                 not accepted, f"accepted: {accepted}")
 
 
 def check_in_chart_stores(checks, docs):
@@ -778,10 +1078,11 @@ def check_network_policies(checks, label, docs, values):
     checks.check(f"[{label}] every pod of the release is selected by a default-deny NetworkPolicy",
                  deny_all and not bare, bare or "no default-deny policy")
     got, other_ports = admitted(docs)
-    want = {name: set(CALLERS[name]) for name in pods}
-    if not values.get("ingress", {}).get("enabled", True):
-        for callers in want.values():
-            callers.discard("ingress-controller")
+    # The ingress controller reaches exactly the services the Ingresses
+    # route: none without them, order-api and auth for the admin Ingress.
+    routed = {service for _, _, service in chart.ingress_routes(docs)}
+    want = {name: (set(CALLERS[name]) - {"ingress-controller"}) | ({"ingress-controller"} if name in routed else set())
+            for name in pods}
     wrong = {name: {"unexpected": sorted(got[name] - want[name]), "missing": sorted(want[name] - got[name])}
              for name in pods if got[name] != want[name]}
     participants = {name: sorted(got.get(name, ())) for name in ("items", "slots")}
@@ -791,6 +1092,10 @@ def check_network_policies(checks, label, docs, values):
         public = {name: "ingress-controller" in got.get(name, ()) for name in ("auth", "billing", "order-api")}
         checks.check(f"[{label}] auth, billing and order-api accept the ingress controller "
                      "(namespace ingress-nginx, app.kubernetes.io/name=ingress-nginx)", all(public.values()), public)
+    if values.get("adminIngress", {}).get("enabled", False):
+        admin = {name: "ingress-controller" in got.get(name, ()) for name in ("auth", "order-api")}
+        checks.check(f"[{label}] the admin Ingress on: order-api (the admin API, the console) and auth (their "
+                     "sign-in) accept the ingress controller", all(admin.values()), admin)
     checks.check(f"[{label}] network policies admit exactly each pod's callers (billing: auth and the mediator; "
                  f"PostgreSQL: every service; Redis: order-api and the mediator; {len(pods)} pods x "
                  f"{len(pods) + len(OUTSIDERS)} sources)", not wrong, wrong)
@@ -903,6 +1208,7 @@ def check_checksums(checks, label, docs, values):
     checksum per source; a brought Secret's is its name's."""
     brought = {
         "checksum/secrets": values.get("secrets", {}).get("existingSecret"),
+        "checksum/digests": values.get("secrets", {}).get("existingDigestSecret"),
         "checksum/database": (values.get("postgresql", {}).get("existingSecret")
                               if values.get("postgresql", {}).get("enabled", True) else
                               values.get("externalDatabase", {}).get("existingSecret") or
@@ -919,7 +1225,11 @@ def check_checksums(checks, label, docs, values):
     bad = []
     for name, deployment in by_component(docs, "Deployment").items():
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
-        want = {"checksum/config", "checksum/secrets", "checksum/database"} | \
+        spec = SERVICES[name]
+        want = {"checksum/config", "checksum/database"} | \
+            ({"checksum/secrets"} if spec["tokens"] or "jwt-private.pem" in spec["jwt"] else set()) | \
+            ({"checksum/digests"} if spec["digests"] else set()) | \
+            ({"checksum/jwt-public"} if spec["jwt"] == {"jwt-public.pem"} else set()) | \
             ({"checksum/redis"} if SERVICES[name]["redis"] else set()) | \
             ({"checksum/postgresql-ca"} if tls["pg_ca"] else set()) | \
             ({"checksum/redis-ca"} if SERVICES[name]["redis"] and tls["redis_ca"] else set()) | \
@@ -932,7 +1242,14 @@ def check_checksums(checks, label, docs, values):
                 bad.append(f"{name}: {key} is not a sha256")
             elif brought.get(key) and annotations[key] != hashlib.sha256(brought[key].encode()).hexdigest():
                 bad.append(f"{name}: {key} is not the checksum of the brought Secret's name")
-    checks.check(f"[{label}] every Deployment's pods carry a checksum of the ConfigMap and of each Secret they read",
+        # With the credentials brought the public key is no random draw:
+        # the checksum is that of the ConfigMap's very content.
+        public = config_map_value(docs, f"{chart.RELEASE}-jwt-public", "jwt-public.pem")
+        if "checksum/jwt-public" in got and values.get("secrets", {}).get("existingSecret") and \
+                annotations["checksum/jwt-public"] != hashlib.sha256((public or "").encode()).hexdigest():
+            bad.append(f"{name}: checksum/jwt-public is not that of {chart.RELEASE}-jwt-public")
+    checks.check(f"[{label}] every Deployment's pods carry a checksum of the ConfigMap and of each Secret they read "
+                 "(the credentials: the callers; the digests: the callees; the public key: the verifiers)",
                  not bad, bad)
 
 
@@ -1159,7 +1476,8 @@ def tls_expectations(values):
 
 def brought_secrets(values):
     """The Secrets the values say the user brings."""
-    return {values.get("secrets", {}).get("existingSecret"), values.get("admin", {}).get("existingSecret"),
+    return {values.get("secrets", {}).get("existingSecret"), values.get("secrets", {}).get("existingDigestSecret"),
+            values.get("admin", {}).get("existingSecret"),
             values.get("postgresql", {}).get("existingSecret"),
             values.get("externalDatabase", {}).get("existingSecret"),
             values.get("externalDatabase", {}).get("passwordSecret"),
@@ -1558,8 +1876,9 @@ def check_rollouts(checks):
     first, again = annotations({}), annotations({})
     config = annotations({"config": {"logLevel": "debug"}})
     secret = annotations({"secrets": {"existingSecret": "shop-secrets-2"}})
-    changed = lambda other, key: all(other[n][key] != first[n][key] for n in first)  # noqa: E731
-    same = lambda other, key: all(other[n][key] == first[n][key] for n in first)  # noqa: E731
+    # Over the pods that carry the checksum (checksum/secrets: the callers).
+    changed = lambda other, key: all(other[n][key] != first[n][key] for n in first if key in first[n])  # noqa: E731
+    same = lambda other, key: all(other[n][key] == first[n][key] for n in first if key in first[n])  # noqa: E731
     checks.check("a changed config value or a renamed brought Secret changes the pods' checksums, "
                  "nothing else does",
                  first == again and changed(config, "checksum/config") and same(config, "checksum/secrets") and
@@ -1571,8 +1890,10 @@ def check_generated_secrets(checks, docs):
     secrets = {d["metadata"]["name"]: d for d in kinds(docs, "Secret")}
     main = secrets.get("shop-secrets", {}).get("data", {})
     pg = secrets.get("shop-postgresql", {}).get("data", {})
+    # Derived on every render (certificates, the credentials' digests):
+    # nothing to keep.
     kept = all(s["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep"
-               for name, s in secrets.items() if not name.endswith("-tls"))
+               for name, s in secrets.items() if not name.endswith("-tls") and name != DIGEST_SECRET)
     tokens = [base64.b64decode(main.get(key, "")).decode() for key in ("auth-token", "mediator-token")]
     redis = secrets.get("shop-redis", {}).get("data", {})
     passwords = [pg.get(f"{db}-password", "") for db in sorted(DATABASES)] + [pg.get("postgres-password", ""),
@@ -1597,6 +1918,208 @@ def check_generated_secrets(checks, docs):
     checks.check(name, private.startswith(b"-----BEGIN PRIVATE KEY-----") and derived.returncode == 0 and
                  b"ED25519" in text.stdout.upper() and derived.stdout == certified.stdout and derived.stdout,
                  (text.stdout[:40], derived.stderr, certified.stderr))
+
+
+# ------------------------------------------------- the service credentials
+
+CREDENTIALS_SECRET = f"{chart.RELEASE}-secrets"
+DIGEST_SECRET = f"{chart.RELEASE}-service-digests"
+JWT_PUBLIC = f"{chart.RELEASE}-jwt-public"
+
+
+def credential_expectations(values):
+    """Where the values say the credentials and their digests come from."""
+    secrets = values.get("secrets", {})
+    return {"credentials": secrets.get("existingSecret") or CREDENTIALS_SECRET,
+            "digests": secrets.get("existingDigestSecret") or DIGEST_SECRET,
+            "digests rendered": not secrets.get("existingDigestSecret"),
+            "jwt public": secrets.get("jwtPublicKey")}
+
+
+def pod_references(pod):
+    """Every (Secret, key) a pod's spec names, from env, envFrom and
+    volumes; the key "*" for a Secret taken whole."""
+    refs = set()
+    for container in containers(pod):
+        for source in container.get("envFrom", []):
+            if "secretRef" in source:
+                refs.add((source["secretRef"]["name"], "*"))
+        refs |= {secret_ref(var) for var in container.get("env", []) if secret_ref(var)}
+    for volume in pod.get("volumes", []):
+        sources = [(volume["secret"]["secretName"], volume["secret"].get("items"))] if "secret" in volume else []
+        sources += [(source["secret"]["name"], source["secret"].get("items"))
+                    for source in volume.get("projected", {}).get("sources", []) if "secret" in source]
+        for name, items in sources:
+            refs |= {(name, item["key"]) for item in items or [{"key": "*"}]}
+    return refs
+
+
+def check_service_credentials(checks, label, docs, values, live=None):
+    """A credential per caller, digests for the callees (SPEC section 7):
+    auth and the mediator get their own credential from the credentials
+    Secret; billing, items and slots <CALLER>_SERVICE_TOKEN_SHA256 from the
+    digests Secret; no other pod names the credentials Secret or a
+    credential's key, in any Deployment; the digests Secret holds the
+    lowercase hex SHA-256 of each credential and nothing else; the
+    verifiers' ConfigMap holds jwt-public.pem. The credentials are the
+    rendered Secret's, or `live`'s ({Secret: {key: text}}, what a cluster
+    holds) when the user brings them."""
+    want = credential_expectations(values)
+    bad = []
+    for name, deployment in by_component(docs, "Deployment").items():
+        spec = SERVICES[name]
+        pod = pod_spec(deployment)
+        env = env_of(pod["containers"][0])
+        refs = pod_references(pod)
+        for var in spec["tokens"]:
+            key = var.removesuffix("_SERVICE_TOKEN").lower() + "-token"
+            if secret_ref(env.get(var)) != (want["credentials"], key):
+                bad.append(f"{name}: {var} from {secret_ref(env.get(var))}, want {(want['credentials'], key)}")
+        for var in spec["digests"]:
+            key = var.removesuffix("_SERVICE_TOKEN_SHA256").lower() + "-token-sha256"
+            if secret_ref(env.get(var)) != (want["digests"], key):
+                bad.append(f"{name}: {var} from {secret_ref(env.get(var))}, want {(want['digests'], key)}")
+        own = {var.removesuffix("_SERVICE_TOKEN").lower() + "-token" for var in spec["tokens"]}
+        credentials = {ref for ref in refs if ref[1] in CREDENTIAL_KEYS}
+        if credentials != {(want["credentials"], key) for key in own}:
+            bad.append(f"{name}: credential keys {sorted(credentials)}, want its own {sorted(own)} alone")
+        if name not in CALLERS_OF_SERVICES and any(ref[0] == want["credentials"] for ref in refs):
+            bad.append(f"{name}: names the credentials Secret {want['credentials']}: "
+                       f"{sorted(ref for ref in refs if ref[0] == want['credentials'])}")
+        if any(ref[0] == want["credentials"] and ref[1] == "*" for ref in refs):
+            bad.append(f"{name}: takes {want['credentials']} whole")
+        digests = {ref for ref in refs if ref[0] == want["digests"] or ref[1] in DIGEST_KEYS}
+        wanted = {(want["digests"], var.removesuffix("_SERVICE_TOKEN_SHA256").lower() + "-token-sha256")
+                  for var in spec["digests"]}
+        if digests != wanted:
+            bad.append(f"{name}: digests {sorted(digests)}, want {sorted(wanted)}")
+    checks.check(f"[{label}] auth and the mediator get their own credential from {want['credentials']}; billing, "
+                 f"items and slots the digests alone from {want['digests']}; no other pod names a credential or "
+                 "its Secret", not bad, bad)
+
+    live = live or {}
+
+    def credential(key):
+        if want["credentials"] in live:
+            return live[want["credentials"]].get(key)
+        return secret_value(docs, want["credentials"], key)
+
+    problems = []
+    rendered = {d["metadata"]["name"]: d for d in kinds(docs, "Secret")}
+    if want["digests rendered"]:
+        data = rendered.get(DIGEST_SECRET, {}).get("data", {})
+        if set(data) != DIGEST_KEYS:
+            problems.append(f"{DIGEST_SECRET} keys {sorted(data)}, want {sorted(DIGEST_KEYS)}")
+        for key in sorted(DIGEST_KEYS & set(data)):
+            digest = base64.b64decode(data[key]).decode()
+            token = credential(key.removesuffix("-sha256"))
+            if token is None:
+                problems.append(f"no {key.removesuffix('-sha256')} to compare {key} with")
+            elif not re.fullmatch(r"[0-9a-f]{64}", digest) or digest != hashlib.sha256(token.encode()).hexdigest():
+                problems.append(f"{key} {digest!r} is not the hex SHA-256 of {key.removesuffix('-sha256')}")
+        if rendered.get(DIGEST_SECRET, {}).get("metadata", {}).get("annotations", {}).get("helm.sh/resource-policy"):
+            problems.append(f"{DIGEST_SECRET} is kept on uninstall: it is derived on every render")
+        what = f"{DIGEST_SECRET} holds auth-token-sha256 and mediator-token-sha256 alone, each the hex SHA-256 " \
+            "of the credential"
+    else:
+        if DIGEST_SECRET in rendered:
+            problems.append(f"{DIGEST_SECRET} rendered although {want['digests']} is brought")
+        what = f"the brought {want['digests']} holds the digests: the chart renders none"
+    holding = sorted(n for n, d in rendered.items() if set(d.get("data", {})) & CREDENTIAL_KEYS)
+    if holding not in ([], [CREDENTIALS_SECRET]) or (holding and want["credentials"] != CREDENTIALS_SECRET):
+        problems.append(f"Secrets holding a credential: {holding}")
+    public = config_map_value(docs, JWT_PUBLIC, "jwt-public.pem")
+    expected = want["jwt public"] or credential("jwt-public.pem")
+    if not public or public != expected:
+        problems.append(f"{JWT_PUBLIC}'s jwt-public.pem is not the key pair's public half")
+    checks.check(f"[{label}] {what}; {JWT_PUBLIC} holds jwt-public.pem", not problems, problems)
+
+
+# The chart's one call of helm's lookup (templates/_secrets.tpl), which
+# render_with_live answers from a dict instead of a cluster.
+LIVE_LOOKUP = '{{- toYaml ((lookup "v1" "Secret" .ctx.Release.Namespace .name).data | default dict) }}'
+
+
+def render_with_live(values, live):
+    """The chart rendered as `helm upgrade` would on a cluster holding the
+    Secrets `live` ({name: {key: text}}): a copy of it whose
+    shop.liveSecretData answers from them where lookup asks the cluster."""
+    with tempfile.TemporaryDirectory(prefix="shop-chart-") as tmp:
+        copy = Path(tmp) / "shop"
+        shutil.copytree(chart.CHART, copy)
+        path = copy / "templates" / "_secrets.tpl"
+        text = path.read_text()
+        if text.count(LIVE_LOOKUP) != 1:
+            raise ValueError(f"templates/_secrets.tpl does not read live Secrets with {LIVE_LOOKUP} exactly once")
+        data = {name: {key: base64.b64encode(value.encode()).decode() for key, value in secret.items()}
+                for name, secret in live.items()}
+        fake = "{{- $live := %s | fromJson }}{{- toYaml (index $live .name | default dict) }}" % \
+            json.dumps(json.dumps(data))
+        path.write_text(text.replace(LIVE_LOOKUP, fake))
+        return chart.render(values, chart_dir=copy)
+
+
+def check_service_credentials_values(checks):
+    """The credentials on a cluster (an upgrade keeps the generated ones; a
+    brought Secret is read for the digests and the public key), and without
+    one: a brought Secret alone is refused with what to bring, and the
+    digests may be brought."""
+    pem = ("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA0123456789abcdefghijklmnopqrstuvwxyzABCDEF=\n"
+           "-----END PUBLIC KEY-----\n")
+    ours = {"auth-token": "a" * 48, "mediator-token": "m" * 48, "jwt-private.pem": "private", "jwt-public.pem": pem}
+    # printf %s "$TOKEN" | sha256sum: the credential's exact bytes, a
+    # trailing newline of a --from-file Secret included.
+    theirs = {"auth-token": "their auth token\n", "mediator-token": "their-mediator-token",
+              "jwt-private.pem": "private", "jwt-public.pem": pem}
+    cases = [
+        ("upgrade, generated credentials kept", {}, {CREDENTIALS_SECRET: ours}),
+        ("brought credentials, read on install", {"secrets": {"existingSecret": "my-secrets"}}, {"my-secrets": theirs}),
+        ("brought credentials and digests", {"secrets": {"existingSecret": "my-secrets",
+                                                          "existingDigestSecret": "my-digests"}},
+         {"my-secrets": theirs}),
+    ]
+    for label, values, live in cases:
+        try:
+            docs = render_with_live(values, live)
+        except (helm.HelmError, ValueError, OSError) as err:
+            checks.check(f"[{label}] renders", False, err)
+            continue
+        check_service_credentials(checks, label, docs, values, live)
+        check_service_env(checks, label, docs, values)
+        check_references(checks, label, docs, brought_secrets(values))
+        check_checksums(checks, label, docs, values)
+        if not values:
+            kept = {key: secret_value(docs, CREDENTIALS_SECRET, key) for key in ours}
+            checks.check(f"[{label}] the live credentials and key pair are kept, not generated anew", kept == ours,
+                         sorted(key for key in ours if kept[key] != ours[key]))
+
+    name = ("secrets.existingSecret with no cluster to read it (helm template) and nothing brought is refused, "
+            "and the message says what to bring and how (existingDigestSecret, sha256sum, jwtPublicKey)")
+    try:
+        chart.render({"secrets": {"existingSecret": "my-secrets"}})
+        checks.check(name, False, "rendered")
+    except helm.HelmError as err:
+        message = str(err)
+        checks.check(name, all(words in message for words in (
+            "secrets.existingDigestSecret", "auth-token-sha256", "mediator-token-sha256",
+            'printf %s "$TOKEN" | sha256sum', "secrets.jwtPublicKey")), message)
+    name = "a brought Secret without mediator-token is refused, naming the key"
+    try:
+        render_with_live({"secrets": {"existingSecret": "my-secrets"}},
+                         {"my-secrets": {k: v for k, v in theirs.items() if k != "mediator-token"}})
+        checks.check(name, False, "rendered")
+    except helm.HelmError as err:
+        checks.check(name, "mediator-token" in str(err) and "auth-token," not in str(err), str(err))
+    refused = [
+        ("secrets.existingDigestSecret without existingSecret", {"secrets": {"existingDigestSecret": "my-digests"}}),
+        ("secrets.jwtPublicKey without existingSecret", {"secrets": {"jwtPublicKey": pem}}),
+        ("secrets.jwtPublicKey that is no PEM", {"secrets": {"existingSecret": "s", "existingDigestSecret": "d",
+                                                             "jwtPublicKey": "ssh-ed25519 AAAA"}}),
+        ("a misspelled key (secrets.existingDigestsSecret)", {"secrets": {"existingDigestsSecret": "d"}}),
+    ]
+    accepted = accepted_of(refused)
+    checks.check(f"the chart refuses service credential settings that cannot work ({len(refused)} cases)",
+                 not accepted, f"accepted: {accepted}")
 
 
 def check_external(checks, label, docs, values):
@@ -1657,6 +2180,13 @@ def check_schema_refusals(checks):
         ("tracing.samplerArg 1.5", {"tracing": {"sampler": "traceidratio", "samplerArg": 1.5}}),
         ("tracing.samplerArg without a traceidratio sampler", {"tracing": {"samplerArg": "0.1"}}),
         ("a misspelled key (tracing.endpoint)", {"tracing": {"endpoint": "http://collector:4318"}}),
+        ("ingress.ordersRateLimit.rps 0", {"ingress": {"ordersRateLimit": {"rps": 0}}}),
+        ("a misspelled key (ingress.ordersRateLimit.rsp)", {"ingress": {"ordersRateLimit": {"rsp": 5}}}),
+        ("trustedProxies as a string", {"trustedProxies": "10.0.0.0/8"}),
+        ("trustedProxies with a word (any)", {"trustedProxies": ["any"]}),
+        ("trustedProxies with a /40 IPv4 network", {"trustedProxies": ["10.0.0.0/40"]}),
+        ("config.maxUnfinishedOrders 0", {"config": {"maxUnfinishedOrders": 0}}),
+        ("tracing.trustIncomingTraceparent as a string", {"tracing": {"trustIncomingTraceparent": "false"}}),
     ]
     accepted = accepted_of(cases)
     checks.check(f"values.schema.json refuses bad values ({len(cases)} cases)", not accepted,
@@ -1683,6 +2213,17 @@ def check_notes(checks):
     if "admin-password" in chart.notes({"admin": {"username": ""}}):
         missing.append("(admin.username empty: no password to read)")
     checks.check("NOTES.txt says how to read the administrator's password and how to rotate it", not missing, missing)
+    port_forward = [f"kubectl port-forward -n {chart.NAMESPACE} svc/{chart.RELEASE}-order-api 8003:8003",
+                    f"kubectl port-forward -n {chart.NAMESPACE} svc/{chart.RELEASE}-auth 8001:8001",
+                    "http://127.0.0.1:8080/console/", "adminIngress.enabled"]
+    missing = [w for w in port_forward if w not in text]
+    on = chart.notes(ADMIN_CASES[0][1])
+    missing += [f"(admin on) {w}" for w in ("https://ops.arch.homework/console/", "10.20.0.0/16") if w not in on]
+    insecure = chart.notes(ADMIN_CASES[1][1])
+    if "http://arch.homework/console/" not in insecure or "plain HTTP" not in insecure:
+        missing.append("(allowInsecure) the plain http:// address and a warning")
+    checks.check("NOTES.txt says how operators reach the admin API and the console: kubectl port-forward when the "
+                 "admin Ingress is off, its address and allowed sources when on", not missing, missing)
 
 
 # ------------------------------------------------------------- monitoring
@@ -2001,10 +2542,43 @@ def check_tracing(checks):
 # ---------------------------------------------------------- the gateway
 
 
-def check_gateway_config(checks, routes, body_size, limits):
+def check_gateway_render(checks):
+    """The chart as the local gateway renders it (scripts/gateway-values.yaml):
+    linted and valid, the public Ingresses as always, the admin Ingress on
+    over plain HTTP for the loopback alone, and limits the local suite stays
+    under from 127.0.0.1. Returns (routes, body size, limits, allow lists)
+    for the gateway, or None."""
+    label = "gateway"
+    values = chart.gateway_values()
+    docs = rendered_and_valid(checks, label, values)
+    if docs is None:
+        return None
+    check_ingress(checks, label, docs, values)
+    check_edge(checks, label, docs, values)
+    check_admin_ingress(checks, label, docs, values)
+    check_gateway_limits(checks, label, docs)
+    check_network_policies(checks, label, docs, values)
+    routes = chart.ingress_routes(docs)
+    checks.check(f"[{label}] it routes the public API and the admin API with its console, nothing else",
+                 routes == PUBLIC | ADMIN, {"unexpected": routes - PUBLIC - ADMIN, "missing": PUBLIC | ADMIN - routes})
+    allowed = chart.ingress_allowlists(docs)
+    loopback = {route[:2]: ("127.0.0.1/32", "::1/128") for route in ADMIN}
+    checks.check(f"[{label}] the admin API and the console admit the loopback alone", allowed == loopback, allowed)
+    limits = expected_limits(docs)
+    orders = limits.get(("/api/orders", "Prefix"), (0, 0))
+    admin = limits.get(("/api/admin", "Prefix"), (0, 0))
+    checks.check(f"[{label}] the orders at {orders[0]}/s (burst {orders[1]}) hold the benchmark's closed loop "
+                 f"({BENCH_ORDERS_RATE} orders a second from 127.0.0.1) four times over, and the admin API at "
+                 f"{admin[0]}/s (burst {admin[1]}) scripts/fuzz ({FUZZ_RATE}/s)",
+                 orders[0] >= 4 * BENCH_ORDERS_RATE and admin[0] >= 4 * FUZZ_RATE and
+                 admin[1] >= 4 * FUZZ_PEAK_EXCESS, {"orders": orders, "admin": admin})
+    return routes, chart.ingress_body_size(docs), chart.ingress_limits(docs), allowed
+
+
+def check_gateway_config(checks, routes, body_size, limits, allowlists):
     """The generated nginx.conf, read back, routes what the ingress routes."""
     ports = {name: spec["port"] for name, spec in SERVICES.items()}
-    conf = chart.nginx_conf(routes, "/tmp/gateway-test", "127.0.0.1:18080", ports, body_size, limits)
+    conf = chart.nginx_conf(routes, "/tmp/gateway-test", "127.0.0.1:18080", ports, body_size, limits, allowlists)
     proxying = [line for line in conf.splitlines() if "proxy_pass" in line]
     checks.check(f"[gateway] every routed location refuses bodies over {body_size}, with the services' JSON 413",
                  proxying and all(f"client_max_body_size {body_size};" in line for line in proxying) and
@@ -2058,10 +2632,11 @@ def request(port, method, path, host="arch.homework", body=None):
         return err.code, err.headers.get("content-type"), err.read()
 
 
-def check_gateway_live(checks, routes, body_size, limits):
+def check_gateway_live(checks, routes, body_size, limits, allowlists):
     """Run the generated nginx against stub services and ask it (with the
-    default limits, which these few requests stay far below)."""
-    name = "[gateway] live nginx: public requests reach their services, all else gets a JSON 404"
+    gateway's limits, which these few requests stay far below), then again
+    with the admin paths allowed to another network than the loopback."""
+    name = "[gateway] live nginx: public and admin requests reach their services, all else gets a JSON 404"
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
     if not nginx:
         checks.skip(name, "nginx is not installed")
@@ -2084,7 +2659,7 @@ def check_gateway_live(checks, routes, body_size, limits):
         for _ in range(3):  # the free port may be taken in between: retry
             port = free_port()
             (prefix / "nginx.conf").write_text(chart.nginx_conf(routes, prefix, f"127.0.0.1:{port}", ports,
-                                                                body_size, limits))
+                                                                body_size, limits, allowlists))
             tested = subprocess.run(command + ["-t", "-q"], capture_output=True, text=True)
             if tested.returncode != 0:
                 checks.check("[gateway] nginx -t accepts the generated config", False, tested.stderr.strip())
@@ -2097,7 +2672,7 @@ def check_gateway_live(checks, routes, body_size, limits):
             return
         checks.check("[gateway] nginx -t accepts the generated config", True)
         wrong = []
-        for path, want in PUBLIC_REQUESTS:
+        for path, want in PUBLIC_REQUESTS + ADMIN_REQUESTS:
             for method, host in (("GET", "arch.homework"), ("POST", f"127.0.0.1:{port}")):
                 status, _, body = request(port, method, path, host, b"{}" if method == "POST" else None)
                 got = json.loads(body) if status == 200 else {}
@@ -2126,8 +2701,27 @@ def check_gateway_live(checks, routes, body_size, limits):
                 status, content_type, body = request(port, method, path, body=b"{}" if method != "GET" else None)
                 if status != 404 or content_type != "application/json" or json.loads(body) != {"error": "not found"}:
                     wrong.append((method, path, status, body[:60]))
-        count = len(PUBLIC_REQUESTS) * 2 + 5 + len(INTERNAL_REQUESTS + SMUGGLING_REQUESTS) * 4
+        count = len(PUBLIC_REQUESTS + ADMIN_REQUESTS) * 2 + 5 + len(INTERNAL_REQUESTS + SMUGGLING_REQUESTS) * 4
         checks.check(f"{name} ({count} requests)", not wrong, wrong)
+        # The admin paths allowed elsewhere only: this client (127.0.0.1)
+        # gets the JSON 403 there and nowhere else.
+        elsewhere = {route: ("10.0.0.0/8",) for route in allowlists}
+        (prefix / "nginx.conf").write_text(chart.nginx_conf(routes, prefix, f"127.0.0.1:{port}", ports,
+                                                            body_size, limits, elsewhere))
+        reloaded = subprocess.run(command + ["-s", "reload"], capture_output=True, text=True)
+        answers = []
+        for _ in range(50):  # the new workers take over shortly after the reload
+            answers = [request(port, "GET", path)[::2] for path, _ in ADMIN_REQUESTS]
+            if all(status == 403 for status, _ in answers):
+                break
+            time.sleep(0.1)
+        public = [request(port, "GET", path)[0] for path, _ in PUBLIC_REQUESTS]
+        checks.check(f"[gateway] live nginx: a client outside the admin paths' allowed sources gets "
+                     f"{chart.FORBIDDEN} (403) on all {len(ADMIN_REQUESTS)}, the public API still answers",
+                     reloaded.returncode == 0 and elsewhere and
+                     all(answer == (403, chart.FORBIDDEN.encode()) for answer in answers) and
+                     all(status == 200 for status in public),
+                     (reloaded.stderr.strip(), answers[:2], public))
         for stub in stubs:  # the services are down: JSON 502, not an HTML page
             stub.shutdown()
             stub.server_close()
@@ -2179,7 +2773,6 @@ def rendered_and_valid(checks, label, values):
 def main():
     started = time.monotonic()
     checks = Checks()
-    default_routes, default_body_size, default_limits = set(), None, {}
     for label, values in value_sets():
         docs = rendered_and_valid(checks, label, values)
         if docs is None:
@@ -2190,9 +2783,11 @@ def main():
         check_service_env(checks, label, docs, values)
         check_references(checks, label, docs, brought_secrets(values))
         check_services(checks, label, docs)
-        routes = check_ingress(checks, label, docs, values)
+        check_ingress(checks, label, docs, values)
         check_edge(checks, label, docs, values)
+        check_admin_ingress(checks, label, docs, values)
         check_gateway_limits(checks, label, docs)
+        check_service_credentials(checks, label, docs, values)
         check_network_policies(checks, label, docs, values)
         check_redis_secret(checks, label, docs, values)
         check_database_roles(checks, label, docs, values)
@@ -2202,8 +2797,6 @@ def main():
         check_monitoring_off(checks, label, docs)
         check_tracing_off(checks, label, docs)
         if label == "default":
-            default_routes, default_body_size = routes, chart.ingress_body_size(docs)
-            default_limits = chart.ingress_limits(docs)
             mediator = by_component(docs, "Deployment").get("mediator", {})
             checks.check("[default] the mediator runs 2 replicas", mediator.get("spec", {}).get("replicas") == 2)
             check_in_chart_stores(checks, docs)
@@ -2217,10 +2810,14 @@ def main():
     check_admin_values(checks)
     check_notes(checks)
     check_edge_values(checks)
+    check_admin_ingress_values(checks)
+    check_service_credentials_values(checks)
     check_monitoring(checks)
     check_tracing(checks)
-    check_gateway_config(checks, default_routes, default_body_size, default_limits)
-    check_gateway_live(checks, default_routes, default_body_size, default_limits)
+    gateway = check_gateway_render(checks)
+    if gateway:
+        check_gateway_config(checks, *gateway)
+        check_gateway_live(checks, *gateway)
     print(f"({time.monotonic() - started:.1f}s)")
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0

@@ -5,26 +5,34 @@ Services, PodDisruptionBudgets, the Ingress's backend ports):
   values   its block in values.yaml
   port     HTTP_PORT, the same as in the local stack
   db       its database (order-api and the mediator share `orders`)
-  jwt      the JWT key files it mounts (private: auth only)
-  tokens   the service credentials it gets, <caller>-token as
-           <CALLER>_SERVICE_TOKEN: a caller its own, a callee every caller's
-           (to answer 403 to a caller at another's endpoint, 401 to a stranger)
+  jwt      the JWT key files it mounts: private, the key pair from the
+           credentials Secret (auth, which signs); public, jwt-public.pem
+           alone from the verifiers' ConfigMap (shop.jwtPublicName), so a
+           verifier's pod never names the Secret that holds the credentials
+  tokens   the service credential it sends: its own, <caller>-token of the
+           credentials Secret as <CALLER>_SERVICE_TOKEN (the callers)
+  digests  the callers whose credential it checks: <caller>-token-sha256 of
+           the digests Secret (shop.digestSecretName) as
+           <CALLER>_SERVICE_TOKEN_SHA256, the hex SHA-256 of the credential
+           (the callees). A callee holds no credential, so a leak from one
+           cannot call anything: it answers 403 to a caller at another's
+           endpoint and 401 to a stranger all the same
   redis    whether it gets REDIS_URL
   callers  the services whose pods may call it inside the cluster (its
            NetworkPolicy); the ingress controller reaches the services the
-           public routes name
+           Ingresses' routes name
   admin    whether it keeps the administrator (ADMIN_USERNAME and the
            admin Secret's password as ADMIN_PASSWORD_FILE): auth only
 Read it with: (include "shop.services" . | fromYaml).services
 */}}
 {{- define "shop.services" -}}
 services:
-  - {name: auth, values: auth, port: 8001, db: auth, jwt: [jwt-private.pem, jwt-public.pem], tokens: [auth], redis: false, callers: [], admin: true}
-  - {name: billing, values: billing, port: 8002, db: billing, jwt: [jwt-public.pem], tokens: [auth, mediator], redis: false, callers: [auth, mediator], admin: false}
-  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: [jwt-public.pem], tokens: [], redis: true, callers: [], admin: false}
-  - {name: items, values: items, port: 8004, db: items, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator], admin: false}
-  - {name: slots, values: slots, port: 8005, db: slots, jwt: [], tokens: [auth, mediator], redis: false, callers: [mediator], admin: false}
-  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: [], tokens: [mediator], redis: true, callers: [], admin: false}
+  - {name: auth, values: auth, port: 8001, db: auth, jwt: private, tokens: [auth], digests: [], redis: false, callers: [], admin: true}
+  - {name: billing, values: billing, port: 8002, db: billing, jwt: public, tokens: [], digests: [auth, mediator], redis: false, callers: [auth, mediator], admin: false}
+  - {name: order-api, values: orderApi, port: 8003, db: orders, jwt: public, tokens: [], digests: [], redis: true, callers: [], admin: false}
+  - {name: items, values: items, port: 8004, db: items, jwt: "", tokens: [], digests: [auth, mediator], redis: false, callers: [mediator], admin: false}
+  - {name: slots, values: slots, port: 8005, db: slots, jwt: "", tokens: [], digests: [auth, mediator], redis: false, callers: [mediator], admin: false}
+  - {name: mediator, values: mediator, port: 8006, db: orders, jwt: "", tokens: [mediator], digests: [], redis: true, callers: [], admin: false}
 {{- end -}}
 
 {{/*
@@ -41,19 +49,35 @@ databases: {{ $dbs | uniq | toJson }}
 {{- end -}}
 
 {{/*
-The public API (SPEC section 2), the only paths the Ingresses route.
-rateLimited: sign-up, login, refresh, logout and verify, which the second
-Ingress routes under ingress.rateLimit (templates/ingress.yaml).
+The public API (SPEC section 2), the only paths the public Ingresses route
+(templates/ingress.yaml). limit: the block of ingress.* whose rate limit
+the path takes, on an Ingress of its own per block (ingress-nginx keeps one
+allowance per Ingress): rateLimit, sign-up, login, refresh, logout and
+verify together; ordersRateLimit, the orders. Without it, or with that
+limit disabled, the path is on the Ingress <fullname>.
 */}}
 {{- define "shop.publicRoutes" -}}
 routes:
-  - {path: /api/auth/users, service: auth, rateLimited: true}
-  - {path: /api/token, service: auth, rateLimited: true}
+  - {path: /api/auth/users, service: auth, limit: rateLimit}
+  - {path: /api/token, service: auth, limit: rateLimit}
   - {path: /api/accounts, service: billing}
-  - {path: /api/orders, service: order-api}
+  - {path: /api/orders, service: order-api, limit: ordersRateLimit}
   - {path: /api/openapi.yaml, service: auth}
+{{- end -}}
+
+{{/*
+The operators' paths (SPEC section 7): the admin API and its console, on
+the Ingress <fullname>-admin alone (adminIngress), never on a public one.
+signIn: the console and shopctl sign in on their own origin (POST
+/api/token/, refresh, logout), so the admin Ingress routes it too unless a
+public Ingress already does on the same host (two Ingresses may not route
+one host and path).
+*/}}
+{{- define "shop.adminRoutes" -}}
+routes:
   - {path: /api/admin, service: order-api}
   - {path: /console, service: order-api}
+  - {path: /api/token, service: auth, signIn: true}
 {{- end -}}
 
 {{- define "shop.fullname" -}}
@@ -92,6 +116,16 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "shop.secretName" -}}
 {{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "shop.fullname" .)) -}}
+{{- end -}}
+
+{{/* The callees' Secret: the credentials' digests alone (shop.credentials). */}}
+{{- define "shop.digestSecretName" -}}
+{{- .Values.secrets.existingDigestSecret | default (printf "%s-service-digests" (include "shop.fullname" .)) -}}
+{{- end -}}
+
+{{/* The verifiers' ConfigMap: jwt-public.pem alone (shop.credentials). */}}
+{{- define "shop.jwtPublicName" -}}
+{{- printf "%s-jwt-public" (include "shop.fullname" .) -}}
 {{- end -}}
 
 {{- define "shop.adminSecretName" -}}
@@ -239,13 +273,26 @@ after changing its content, `kubectl rollout restart` the Deployments.
 Pod annotations of one service, (dict "ctx" $ "service" $s): a checksum of
 the ConfigMap and of every Secret it reads. Environment variables and
 envFrom are read at start only, so without them an upgrade that changes a
-value or a password would leave the pods running with the old one.
+value or a password would leave the pods running with the old one. The
+digests and the public key are the chart's own rendering (shop.credentials)
+unless the digests' Secret is brought.
 */}}
 {{- define "shop.checksums" -}}
 {{- $ctx := .ctx -}}
 {{- $v := $ctx.Values -}}
 checksum/config: {{ include (print $ctx.Template.BasePath "/configmap.yaml") $ctx | sha256sum }}
+{{- if or .service.tokens (eq .service.jwt "private") }}
 checksum/secrets: {{ include "shop.secretChecksum" (list $v.secrets.existingSecret "shop.secret.main" $ctx) }}
+{{- end }}
+{{- if or .service.digests (eq .service.jwt "public") }}
+{{- $credentials := include "shop.credentials" $ctx | fromYaml }}
+{{- if .service.digests }}
+checksum/digests: {{ $v.secrets.existingDigestSecret | default (toYaml $credentials.digests) | sha256sum }}
+{{- end }}
+{{- if eq .service.jwt "public" }}
+checksum/jwt-public: {{ $credentials.jwtPublic | b64dec | sha256sum }}
+{{- end }}
+{{- end }}
 {{- if $v.postgresql.enabled }}
 checksum/database: {{ include "shop.secretChecksum" (list $v.postgresql.existingSecret "shop.secret.postgresql" $ctx) }}
 {{- else }}

@@ -13,13 +13,19 @@ template, a client-side dry run) `lookup` is empty and new values are
 generated each time.
 */ -}}
 
+{{/*
+The data (base64) of a live Secret of the release's namespace: (dict "ctx"
+$ "name" NAME), YAML; {} when there is none or no cluster to ask. Every
+read of a live Secret goes through here.
+*/}}
+{{- define "shop.liveSecretData" -}}
+{{- toYaml ((lookup "v1" "Secret" .ctx.Release.Namespace .name).data | default dict) }}
+{{- end -}}
+
 {{/* The data of a Secret to keep: (dict "ctx" $ "name" NAME "fresh" DATA), YAML. */}}
 {{- define "shop.keptSecretData" -}}
-{{- $data := .fresh }}
-{{- with (lookup "v1" "Secret" .ctx.Release.Namespace .name) }}
-{{- $data = merge (.data | default dict) $data }}
-{{- end }}
-{{- toYaml $data }}
+{{- $live := include "shop.liveSecretData" . | fromYaml }}
+{{- toYaml (merge $live .fresh) }}
 {{- end -}}
 
 {{/* One Secret: (dict "ctx" $ "name" NAME "data" BASE64-DATA "keep" BOOL ["type" TYPE]). */}}
@@ -45,17 +51,94 @@ data:
 The service credentials, one per caller (auth-token, mediator-token), and
 the JWT key pair (jwt-public.pem is a self-signed
 certificate of the key: Helm has no function that prints a bare public key).
+Read by the callers (auth, the mediator) alone; auth also signs with the key.
 */}}
-{{- define "shop.secret.main" -}}
-{{- $name := include "shop.secretName" . }}
+{{- define "shop.secretData.main" -}}
 {{- $key := genPrivateKey "ed25519" }}
 {{- $fresh := dict
       "auth-token" (randAlphaNum 48 | b64enc)
       "mediator-token" (randAlphaNum 48 | b64enc)
       "jwt-private.pem" ($key | b64enc)
       "jwt-public.pem" ((genSelfSignedCertWithKey "shop-jwt" nil nil 36500 $key).Cert | b64enc) }}
-{{- $data := include "shop.keptSecretData" (dict "ctx" . "name" $name "fresh" $fresh) | fromYaml }}
-{{- include "shop.secretManifest" (dict "ctx" . "name" $name "data" $data "keep" true) }}
+{{- include "shop.keptSecretData" (dict "ctx" . "name" (include "shop.secretName" .) "fresh" $fresh) }}
+{{- end -}}
+
+{{- define "shop.secret.main" -}}
+{{- $data := include "shop.secretData.main" . | fromYaml }}
+{{- include "shop.secretManifest" (dict "ctx" . "name" (include "shop.secretName" .) "data" $data "keep" true) }}
+{{- end -}}
+
+{{/*
+The service credentials and what the callees and the JWT verifiers get
+instead, computed in one place so that they always match: YAML with
+  main       the credentials Secret's data, when the chart generates it
+             (generated once, then kept like the others)
+  digests    the callees' Secret's data, unless secrets.existingDigestSecret
+             is brought: <caller>-token-sha256, the lowercase hex SHA-256 of
+             the credential's bytes (base64 here, as Secret data). A callee
+             compares the digest of what a caller presents, so its pods
+             never hold a credential that could call anything
+  jwtPublic  jwt-public.pem (PEM, base64 here so that YAML keeps its last
+             newline), for the verifiers' ConfigMap: a public
+             key needs no Secret, and it keeps billing and order-api from
+             naming the Secret that holds the credentials
+With secrets.existingSecret they come from that Secret, which the chart
+reads on install and upgrade (helm's lookup), unless brought themselves
+(secrets.existingDigestSecret, secrets.jwtPublicKey). Where it cannot be
+read (helm template, a client-side dry run, a Secret not made yet) and they
+are not brought, rendering fails and says what to bring.
+*/}}
+{{- define "shop.credentials" -}}
+{{- $s := .Values.secrets }}
+{{- $out := dict }}
+{{- $source := dict }}
+{{- if $s.existingSecret }}
+{{- $source = include "shop.liveSecretData" (dict "ctx" . "name" $s.existingSecret) | fromYaml }}
+{{- else }}
+{{- if or $s.existingDigestSecret $s.jwtPublicKey }}
+{{- fail "secrets.existingDigestSecret and secrets.jwtPublicKey go with secrets.existingSecret: the chart derives them from the credentials and the key it generates" }}
+{{- end }}
+{{- $source = include "shop.secretData.main" . | fromYaml }}
+{{- $_ := set $out "main" $source }}
+{{- end }}
+{{- $missing := list }}
+{{- if not $s.existingDigestSecret }}
+{{- $digests := dict }}
+{{- range $service := (include "shop.services" . | fromYaml).services }}
+{{- range $caller := $service.tokens }}
+{{- $token := index $source (printf "%s-token" $caller) }}
+{{- if $token }}
+{{- $_ := set $digests (printf "%s-token-sha256" $caller) ($token | b64dec | sha256sum | b64enc) }}
+{{- else }}
+{{- $missing = append $missing (printf "%s-token" $caller) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $_ := set $out "digests" $digests }}
+{{- end }}
+{{- if $s.jwtPublicKey }}
+{{- $_ := set $out "jwtPublic" ($s.jwtPublicKey | b64enc) }}
+{{- else if index $source "jwt-public.pem" }}
+{{- $_ := set $out "jwtPublic" (index $source "jwt-public.pem") }}
+{{- else }}
+{{- $missing = append $missing "jwt-public.pem" }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "secrets.existingSecret: the chart cannot read %s from the Secret %s (no cluster to ask: helm template, a dry run; or the Secret is not there yet). Create the Secret first, or bring what it derives from it: secrets.existingDigestSecret, a Secret with auth-token-sha256 and mediator-token-sha256, each the hex SHA-256 of that credential (printf %%s \"$TOKEN\" | sha256sum | cut -d' ' -f1), and secrets.jwtPublicKey, the PEM of jwt-public.pem (--set-file secrets.jwtPublicKey=jwt-public.pem)" (join ", " $missing) $s.existingSecret) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end -}}
+
+{{/* The verifiers' ConfigMap: (dict "ctx" $ "pem" PEM), jwt-public.pem alone. */}}
+{{- define "shop.jwtPublicConfigMap" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "shop.jwtPublicName" .ctx }}
+  labels:
+    {{- include "shop.labels" .ctx | nindent 4 }}
+data:
+  jwt-public.pem: {{ .pem | quote }}
 {{- end -}}
 
 {{/*
@@ -124,7 +207,7 @@ renew, delete the Secret and upgrade: the stores and the services roll
 left behind on uninstall: nothing on a kept volume depends on it.
 */}}
 {{- define "shop.storeTlsData" -}}
-{{- $live := (lookup "v1" "Secret" .ctx.Release.Namespace .name).data | default dict }}
+{{- $live := include "shop.liveSecretData" . | fromYaml }}
 {{- if and (index $live "tls.crt") (index $live "tls.key") (index $live "ca.crt") }}
 {{- toYaml (pick $live "tls.crt" "tls.key" "ca.crt") }}
 {{- else }}

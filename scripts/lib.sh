@@ -124,7 +124,9 @@ stack_env_for() {
     slots) echo "DATABASE_URL=$PG_URL/slots$tls_query" ;;
     order-api)
       echo "DATABASE_URL=$PG_URL/orders$tls_query"
-      echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem" ;;
+      echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem"
+      # scripts/bench lifts it (its closed loop outruns the sagas).
+      echo "MAX_UNFINISHED_ORDERS=${MAX_UNFINISHED_ORDERS:-20}" ;;
     mediator)
       echo "DATABASE_URL=$PG_URL/orders$tls_query"
       echo "BILLING_URL=http://127.0.0.1:$BILLING_PORT"

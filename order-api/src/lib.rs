@@ -27,6 +27,8 @@ pub(crate) struct Context {
     redis: ConnectionManager,
     queue: QueueKeys,
     verifier: Arc<TokenVerifier>,
+    /// `MAX_UNFINISHED_ORDERS`.
+    max_unfinished: i64,
 }
 
 /// Connects, migrates and binds; awaiting `Server::run` serves until `shutdown`.
@@ -42,6 +44,7 @@ pub async fn build(
         redis,
         queue: QueueKeys::new(&settings.queue),
         verifier: settings.verifier,
+        max_unfinished: settings.max_unfinished_orders,
     });
     common::http::serve(&settings.listen, routes::all(context), ready, shutdown)
 }

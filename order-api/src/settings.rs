@@ -18,6 +18,10 @@ pub struct Settings {
     pub queue: String,
     /// Verifies users' tokens: `JWT_PUBLIC_KEY_FILE`.
     pub verifier: Arc<TokenVerifier>,
+    /// `MAX_UNFINISHED_ORDERS` (default 20): the most orders one customer
+    /// may have unfinished (parked ones included); the next gets 429. 0: no
+    /// limit (for a benchmark whose few users place thousands at once).
+    pub max_unfinished_orders: i64,
 }
 
 impl Settings {
@@ -28,6 +32,16 @@ impl Settings {
             redis: RedisSettings::from_env(),
             queue: config::string("ORDER_QUEUE", "orders"),
             verifier: Arc::new(common::jwt::verifier_from_env()?),
+            max_unfinished_orders: config::parsed("MAX_UNFINISHED_ORDERS", 20)?,
         })
+        .and_then(Self::validated)
+    }
+
+    fn validated(self) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            self.max_unfinished_orders >= 0,
+            "MAX_UNFINISHED_ORDERS must be 0 (no limit) or more"
+        );
+        Ok(self)
     }
 }

@@ -30,6 +30,9 @@ pub struct NewOrder {
     pub idempotency_key: Option<String>,
     /// The placing request's W3C `traceparent`, when traces are on.
     pub traceparent: Option<String>,
+    /// The most unfinished orders its owner may have: past them, it is
+    /// not placed; 0: no limit.
+    pub max_unfinished: i64,
 }
 
 /// What placing an order did.
@@ -39,28 +42,26 @@ pub enum Placed {
     New(Order),
     /// The owner placed an order with this idempotency key before: that one.
     Existing(Order),
+    /// The owner has `max_unfinished` unfinished orders already: not placed.
+    TooManyUnfinished,
 }
 
 impl Store {
     /// Makes a pending order durable, in a statement it shares with the
-    /// orders placed at the same moment. An order the database refuses
-    /// fails alone.
+    /// orders placed at the same moment, unless its owner has too many
+    /// unfinished ones; a repeat of an idempotency key finds its order
+    /// either way. An order the database refuses fails alone.
     pub async fn place(&self, order: NewOrder) -> Answer<Placed> {
         let key = order.idempotency_key.clone();
         let owner = order.owner.clone();
+        // Not inserted: its key was used before, or its owner is at the
+        // limit (an order without a key can only be the latter).
         match (self.inserts.call(order).await??, key) {
             (Some(order), _) => Ok(Placed::New(order)),
-            (None, Some(key)) => find_by_key(&self.db().await?, &owner, &key)
+            (None, Some(key)) => Ok(find_by_key(&self.db().await?, &owner, &key)
                 .await?
-                .map(Placed::Existing)
-                .ok_or_else(|| {
-                    StoreError::Inconsistent(
-                        "an idempotency key conflicted but no order has it".into(),
-                    )
-                }),
-            (None, None) => Err(StoreError::Inconsistent(
-                "an order without a key conflicted".into(),
-            )),
+                .map_or(Placed::TooManyUnfinished, Placed::Existing)),
+            (None, None) => Ok(Placed::TooManyUnfinished),
         }
     }
 
@@ -135,7 +136,10 @@ pub(crate) async fn insert_batch(pool: Pool, orders: Vec<NewOrder>) -> Vec<Answe
 /// Inserts pending orders in one statement; answers one per order, in the
 /// same order: `None` when its owner already used its idempotency key (the
 /// earlier order is then found with `find_by_key`), including for the second
-/// of two in this batch. Each order's id is drawn before the insert so that
+/// of two in this batch, or already has `max_unfinished` unfinished orders.
+/// The count is the statement's snapshot: orders of one owner in the same
+/// batch, or in batches running at once, may pass the limit together, by at
+/// most the number placed at that moment. Each order's id is drawn before the insert so that
 /// every row returned is matched to the order it came from, from the
 /// sequence the id column's default uses (`BIGSERIAL` named it): looking the
 /// name up with `pg_get_serial_sequence` costs about 5 µs per row.
@@ -146,13 +150,22 @@ async fn insert_all(
     let sql = concat!(
         "WITH input AS (
              SELECT nextval('orders_id_seq') AS id, n.*
-             FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[], $6::text[])
+             FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[], $6::text[],
+                         $7::bigint[])
                   WITH ORDINALITY AS n (username, amount, item, slot, idempotency_key, traceparent,
-                                        position)
+                                        max_unfinished, position)
          ), inserted AS (
              INSERT INTO orders (id, username, amount, item, slot, idempotency_key, traceparent)
              SELECT id, username, amount, item, slot, idempotency_key, traceparent
-             FROM input ORDER BY position
+             FROM input
+             WHERE CASE WHEN input.max_unfinished = 0 THEN true
+                   ELSE (SELECT count(*) FROM (
+                             SELECT 1 FROM orders o
+                             WHERE o.username = input.username AND o.status = 'pending'
+                             LIMIT input.max_unfinished
+                         ) AS unfinished) < input.max_unfinished
+                   END
+             ORDER BY position
              ON CONFLICT (username, idempotency_key) DO NOTHING
              RETURNING ",
         columns!(),
@@ -169,8 +182,16 @@ async fn insert_all(
         .map(|o| o.idempotency_key.as_deref())
         .collect();
     let traceparents: Vec<Option<&str>> = orders.iter().map(|o| o.traceparent.as_deref()).collect();
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&owners, &amounts, &items, &slots, &keys, &traceparents];
+    let limits: Vec<i64> = orders.iter().map(|o| o.max_unfinished).collect();
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &owners,
+        &amounts,
+        &items,
+        &slots,
+        &keys,
+        &traceparents,
+        &limits,
+    ];
     let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
     let mut answers = vec![None; orders.len()];
     for row in &rows {

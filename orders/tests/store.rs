@@ -27,6 +27,7 @@ fn new_order(owner: &str, amount: u32, key: Option<&str>) -> NewOrder {
         },
         idempotency_key: key.map(Into::into),
         traceparent: None,
+        max_unfinished: 1000,
     }
 }
 
@@ -34,6 +35,7 @@ fn new(placed: Result<Placed, orders::StoreError>) -> Order {
     match placed.expect("answered") {
         Placed::New(order) => order,
         Placed::Existing(order) => panic!("order {} existed", order.id),
+        Placed::TooManyUnfinished => panic!("refused: too many unfinished"),
     }
 }
 
@@ -74,6 +76,7 @@ async fn one_key_twice_in_a_batch_makes_one_order_and_both_get_it() {
         .map(|placed| match placed.expect("answered") {
             Placed::New(order) => (true, order.id),
             Placed::Existing(order) => (false, order.id),
+            Placed::TooManyUnfinished => panic!("refused: too many unfinished"),
         })
         .collect();
     assert_eq!(ids.iter().filter(|(new, _)| *new).count(), 1, "{ids:?}");

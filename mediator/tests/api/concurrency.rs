@@ -13,6 +13,7 @@ async fn five_hundred_orders_from_fifty_users_never_oversell_and_conserve_everyt
         Stock {
             items: 100,
             slot_capacity: 1000,
+            ..Stock::default()
         },
         2,
     )

@@ -28,9 +28,13 @@ pub struct TestStack {
     pub shutdown: CancellationToken,
 }
 
+/// What the stack starts with: each item's stock, each slot's capacity,
+/// and the unfinished orders a customer may have (`MAX_UNFINISHED_ORDERS`,
+/// high by default: tests place many orders at once).
 pub struct Stock {
     pub items: i32,
     pub slot_capacity: i32,
+    pub max_unfinished_orders: i64,
 }
 
 impl Default for Stock {
@@ -38,6 +42,7 @@ impl Default for Stock {
         Self {
             items: 1000,
             slot_capacity: 1000,
+            max_unfinished_orders: 1000,
         }
     }
 }
@@ -104,6 +109,7 @@ impl TestStack {
                 redis: RedisSettings::new(&redis_url()),
                 queue: queue.clone(),
                 verifier: keys.verifier(),
+                max_unfinished_orders: stock.max_unfinished_orders,
             },
             stop(),
         )

@@ -162,3 +162,44 @@ async fn an_order_that_never_reached_the_queue_is_swept_into_it() {
     assert_eq!(done["status"], json!("completed"));
     assert_eq!(stack.wallet(&name).await, rust_decimal::Decimal::from(93));
 }
+
+#[tokio::test]
+async fn a_customer_at_max_unfinished_orders_waits_and_a_repeated_key_is_still_answered() {
+    let stack = TestStack::spawn(
+        Stock {
+            max_unfinished_orders: 3,
+            ..Stock::default()
+        },
+        0,
+    )
+    .await;
+    let (name, other) = (unique_name("eager"), unique_name("calm"));
+    let token = stack.user(&name, 100).await;
+    let others = stack.user(&other, 100).await;
+    let body = order(json!(1), 1, "10:00");
+
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let placed = stack.place(&token, &body, Some(&format!("key-{n}"))).await;
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        ids.push(placed.body["id"].clone());
+    }
+    let fourth = stack.place(&token, &body, Some("key-3")).await;
+    let unkeyed = stack.place(&token, &body, None).await;
+    let repeat = stack.place(&token, &body, Some("key-1")).await;
+    let someone_else = stack.place(&others, &body, None).await;
+
+    for refused in [&fourth, &unkeyed] {
+        assert_error(refused, 429);
+        assert_eq!(refused.headers["retry-after"], "5");
+    }
+    assert_eq!(repeat.status, 201, "{}", repeat.text);
+    assert_eq!(repeat.body["id"], ids[1]);
+    assert_eq!(someone_else.status, 201, "{}", someone_else.text);
+
+    // Once the sagas have run, there is room again.
+    stack.start_mediator().await;
+    stack.wait_all_final().await;
+    let later = stack.place(&token, &body, Some("key-3")).await;
+    assert_eq!(later.status, 201, "{}", later.text);
+}

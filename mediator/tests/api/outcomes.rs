@@ -114,6 +114,7 @@ async fn a_full_slot_fails_the_second_order() {
         Stock {
             items: 1000,
             slot_capacity: 1,
+            ..Stock::default()
         },
         1,
     )

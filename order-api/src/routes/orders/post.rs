@@ -1,6 +1,7 @@
 //! `POST /api/orders/`: accepts an order. The order is committed first and
 //! queued second; a repeat with the same `Idempotency-Key` returns the
-//! first order and creates nothing.
+//! first order and creates nothing. A customer with `MAX_UNFINISHED_ORDERS`
+//! unfinished orders gets 429 for a new one.
 
 use std::sync::{Arc, LazyLock};
 
@@ -28,6 +29,11 @@ static ACCEPTED: LazyLock<IntCounter> = LazyLock::new(|| {
         "Orders accepted and made durable (a repeat of a key is not counted).",
     )
 });
+
+/// Seconds a customer at `MAX_UNFINISHED_ORDERS` is asked to wait: a saga
+/// usually finishes in milliseconds, one held up by a slow participant
+/// within its deadline.
+const UNFINISHED_RETRY_AFTER: &str = "5";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +69,7 @@ async fn handle(
             idempotency_key: key.map(|k| k.as_str().to_owned()),
             // The saga's runs join this request's trace.
             traceparent: telemetry::traceparent(&Span::current()),
+            max_unfinished: context.max_unfinished,
         })
         .await?;
     let order = match placed {
@@ -82,6 +89,19 @@ async fn handle(
             ))
         }
         Placed::Existing(earlier) => earlier,
+        Placed::TooManyUnfinished => {
+            let error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "you have {} unfinished orders: wait for one to finish",
+                    context.max_unfinished
+                ),
+            );
+            return Ok(
+                warp::reply::with_header(error, "retry-after", UNFINISHED_RETRY_AFTER)
+                    .into_response(),
+            );
+        }
     };
     let location = format!("/api/orders/{}", order.id);
     let body = warp::reply::json(&OrderView::from(order));

@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image holds all six services and shopctl; the chart's Deployments pick the binary
 # (command: ["/usr/local/bin/<service>"]). Build from the repository root:
-#   docker build -t shop:0.2.0 .
-# and run one service by naming it: docker run --rm shop:0.2.0 auth
+#   docker build -t shop:0.3.0 .
+# and run one service by naming it: docker run --rm shop:0.3.0 auth
 # Without an engine, scripts/image builds the same image (the same paths,
 # user and convention) from Debian packages, and scripts/image-check starts
 # every service from it.

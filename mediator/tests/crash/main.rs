@@ -4,6 +4,7 @@
 //! once. Afterwards every accepted order is final, and money, stock and slot
 //! capacity add up exactly: no order lost, none applied twice.
 
+mod faults;
 mod processes;
 mod versions;
 
@@ -24,6 +25,10 @@ use processes::{binaries, free_port, redis, Process};
 const USERS: usize = 30;
 const ORDERS_PER_USER: usize = 10;
 const INITIAL_STOCK: i32 = 25;
+
+/// The drills of this binary run one after another: on two cores, two at
+/// once would stretch their timings past the heartbeats they test.
+static ONE_DRILL_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Drill {
     dir: PathBuf,
@@ -98,6 +103,79 @@ impl Drill {
     }
 }
 
+/// billing, items, slots and order-api, started and ready.
+struct Services {
+    billing: Process,
+    items: Process,
+    slots: Process,
+    order_api: Process,
+}
+
+impl Services {
+    /// billing's, items' and slots' ports, for a mediator.
+    fn participants(&self) -> [u16; 3] {
+        [self.billing.port, self.items.port, self.slots.port]
+    }
+}
+
+impl Drill {
+    /// Starts billing, items (with `INITIAL_STOCK` of each item), slots and
+    /// order-api (on `redis_url`), and waits until each is ready.
+    async fn start_services(&self, redis_url: &str) -> Services {
+        let mut services = Services {
+            billing: self.service("billing", &self.billing_db),
+            items: self
+                .service("items", &self.items_db)
+                .env("ITEMS_INITIAL_STOCK", INITIAL_STOCK.to_string()),
+            slots: self.service("slots", &self.slots_db),
+            order_api: self
+                .service("order-api", &self.orders_db)
+                .env("REDIS_URL", redis_url),
+        };
+        for process in [
+            &mut services.billing,
+            &mut services.items,
+            &mut services.slots,
+            &mut services.order_api,
+        ] {
+            process.start();
+        }
+        for process in [
+            &services.billing,
+            &services.items,
+            &services.slots,
+            &services.order_api,
+        ] {
+            process.wait_ready().await;
+        }
+        services
+    }
+
+    /// `count` customers with a wallet of 100 in billing (on
+    /// `billing_port`): (name, access token) each.
+    async fn open_accounts(&self, billing_port: u16, count: usize) -> Vec<(String, String)> {
+        let client = TestClient::default();
+        let mut users = Vec::new();
+        for _ in 0..count {
+            let name = testing::unique_name("crash");
+            let opened = client
+                .json(
+                    Method::POST,
+                    &format!("http://127.0.0.1:{billing_port}/api/profiles/"),
+                    &[(
+                        "x-service-token",
+                        self.callers.credential(Caller::Auth).expose(),
+                    )],
+                    &json!({"username": name, "email": "drill@example.com", "user_id": 1}),
+                )
+                .await;
+            assert_eq!(opened.status, 201, "{}", opened.text);
+            users.push((name.clone(), tokens::access(&self.keys, &name)));
+        }
+        users
+    }
+}
+
 /// Waits until redis-server answers PING.
 async fn wait_redis(url: &str) {
     let Ok(client) = queue::RedisSettings::new(url).client() else {
@@ -117,26 +195,19 @@ async fn wait_redis(url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_survive_killed_mediators_a_killed_participant_and_a_redis_restart() {
     testing::init_logs();
+    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
     let drill = Drill::new().await;
     let mut redis = redis(&drill.dir, &drill.dir);
     redis.start();
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
     wait_redis(&redis_url).await;
 
-    let mut billing = drill.service("billing", &drill.billing_db);
-    let mut items = drill
-        .service("items", &drill.items_db)
-        .env("ITEMS_INITIAL_STOCK", INITIAL_STOCK.to_string());
-    let mut slots = drill.service("slots", &drill.slots_db);
-    let mut order_api = drill
-        .service("order-api", &drill.orders_db)
-        .env("REDIS_URL", &redis_url);
-    for process in [&mut billing, &mut items, &mut slots, &mut order_api] {
-        process.start();
-    }
-    for process in [&billing, &items, &slots, &order_api] {
-        process.wait_ready().await;
-    }
+    let Services {
+        billing,
+        mut items,
+        slots,
+        order_api,
+    } = drill.start_services(&redis_url).await;
     let ports = [billing.port, items.port, slots.port];
     let mut victim = drill.mediator("mediator-a", &redis_url, ports);
     let mut steady = drill.mediator("mediator-b", &redis_url, ports);
@@ -146,30 +217,15 @@ async fn orders_survive_killed_mediators_a_killed_participant_and_a_redis_restar
     steady.wait_ready().await;
 
     let client = TestClient::default();
-    let billing_url = format!("http://127.0.0.1:{}", billing.port);
     let orders_url = format!("http://127.0.0.1:{}", order_api.port);
-    let mut users = Vec::new();
-    for _ in 0..USERS {
-        let name = testing::unique_name("crash");
-        let opened = client
-            .json(
-                Method::POST,
-                &format!("{billing_url}/api/profiles/"),
-                &[(
-                    "x-service-token",
-                    drill.callers.credential(Caller::Auth).expose(),
-                )],
-                &json!({"username": name, "email": "drill@example.com", "user_id": 1}),
-            )
-            .await;
-        assert_eq!(opened.status, 201, "{}", opened.text);
-        users.push((name.clone(), tokens::access(&drill.keys, &name)));
-    }
+    let users = drill.open_accounts(billing.port, USERS).await;
 
     // Orders go in at a steady pace while the chaos runs beside them.
     let placing = {
         let (client, users, orders_url) = (client.clone(), users.clone(), orders_url.clone());
-        tokio::spawn(async move { place_orders(&client, &users, &orders_url).await })
+        tokio::spawn(
+            async move { place_orders(&client, &users, &orders_url, ORDERS_PER_USER).await },
+        )
     };
     let start = Instant::now();
     let mut schedule = chaos_schedule();
@@ -247,19 +303,21 @@ fn chaos_schedule() -> Vec<(Duration, Chaos)> {
     events
 }
 
-/// Places every order, 40 a second; returns the accepted ids. Some orders
-/// are meant to fail: too expensive, an unknown item, a closed slot.
+/// Places `rounds` orders per user, 40 a second; returns the accepted ids.
+/// Some orders are meant to fail: too expensive, an unknown item, a closed
+/// slot.
 async fn place_orders(
     client: &TestClient,
     users: &[(String, String)],
     orders_url: &str,
+    rounds: usize,
 ) -> Vec<i64> {
     let mut ids = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(25));
-    for round in 0..ORDERS_PER_USER {
+    for round in 0..rounds {
         for (n, (_, token)) in users.iter().enumerate() {
             tick.tick().await;
-            let (amount, item, slot) = match (round * USERS + n) % 10 {
+            let (amount, item, slot) = match (round * users.len() + n) % 10 {
                 7 => (json!(500), 1, "10:00"),
                 8 => (json!(5), 15, "11:00"),
                 9 => (json!(5), 2, "19:00"),

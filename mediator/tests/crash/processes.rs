@@ -97,6 +97,34 @@ impl Process {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("a running process");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{signal} {}: {status}", self.name);
+    }
+
+    /// A sample of its `GET /metrics`: the value of the line that starts
+    /// with `series` (a name, with its labels if it has any); 0 if none.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let url = format!("http://127.0.0.1:{}/metrics", self.port);
+        let answer = common::testing::TestClient::default()
+            .send(hyper::Method::GET, &url, &[], None)
+            .await;
+        answer
+            .text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.rsplit_once(' '))
+            .filter(|(name, _)| name.starts_with(series))
+            .filter_map(|(_, value)| value.parse::<f64>().ok())
+            .sum()
+    }
+
     /// Everything it logged, across restarts.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -85,53 +85,63 @@ async fn process(
     // Its parent, the request that placed the order, is set once the order
     // is read (Saga::run).
     let span = tracing::info_span!("saga", order_id, trace_id = tracing::field::Empty);
-    async move {
-        let _running = saga_metrics::InFlight::begin();
-        // A store error a retry would repeat parks the saga; only if that
-        // cannot be written either does the run end in error.
-        let result = match saga.run(order_id).await {
-            Err(SagaError::Store(err)) => saga.park_after(order_id, &err).await.map_err(|park_err| {
-                tracing::error!(error = %err, park_error = %park_err, "saga cannot go on nor be parked");
-                SagaError::Store(err)
-            }),
-            other => other,
-        };
-        let outcome = match &result {
-            Ok(Finished::Completed) => "completed",
-            Ok(Finished::Failed(_)) => "failed",
-            Ok(Finished::AlreadyFinal) => "already_final",
-            Ok(Finished::Missing) => "missing",
-            Ok(Finished::Parked(_)) => "parked",
-            Ok(Finished::LeftParked) => "left_parked",
-            Err(SagaError::Interrupted) => "interrupted",
-            Err(SagaError::Store(_)) => "error",
-        };
-        saga_metrics::run_ended(outcome);
-        match result {
-            Ok(finished) => {
-                match &finished {
-                    Finished::Failed(reason) => tracing::info!(outcome, %reason, "saga finished"),
-                    Finished::Missing => tracing::warn!("no such order; dropping it"),
-                    Finished::Parked(reason) => {
-                        tracing::error!(%reason, "saga parked: it waits for an operator")
-                    }
-                    _ => tracing::info!(outcome, "saga finished"),
+    run_and_settle(&saga, &queue, order_id)
+        .instrument(span)
+        .await
+}
+
+async fn run_and_settle(saga: &Arc<Saga>, queue: &ConsumerHandle, order_id: i64) {
+    let _running = saga_metrics::InFlight::begin();
+    let result = match saga.run(order_id).await {
+        Err(SagaError::Store(err)) => park_or_give_up(saga, order_id, err).await,
+        other => other,
+    };
+    let outcome = match &result {
+        Ok(Finished::Completed) => "completed",
+        Ok(Finished::Failed(_)) => "failed",
+        Ok(Finished::AlreadyFinal) => "already_final",
+        Ok(Finished::Missing) => "missing",
+        Ok(Finished::Parked(_)) => "parked",
+        Ok(Finished::LeftParked) => "left_parked",
+        Err(SagaError::Interrupted) => "interrupted",
+        Err(SagaError::Store(_)) => "error",
+    };
+    saga_metrics::run_ended(outcome);
+    match result {
+        Ok(finished) => {
+            match &finished {
+                Finished::Failed(reason) => tracing::info!(outcome, %reason, "saga finished"),
+                Finished::Missing => tracing::warn!("no such order; dropping it"),
+                Finished::Parked(reason) => {
+                    tracing::error!(%reason, "saga parked: it waits for an operator")
                 }
-                settle(&queue, order_id).await;
+                _ => tracing::info!(outcome, "saga finished"),
             }
-            // Left in the in-flight list: the shutdown hands it back.
-            Err(SagaError::Interrupted) => tracing::info!("interrupted by shutdown"),
-            Err(SagaError::Store(_)) => {
-                tracing::error!("queued again for later");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    if let Err(err) = queue.retry_later(order_id).await {
-                        tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
-                    }
+            settle(queue, order_id).await;
+        }
+        // Left in the in-flight list: the shutdown hands it back.
+        Err(SagaError::Interrupted) => tracing::info!("interrupted by shutdown"),
+        Err(SagaError::Store(_)) => {
+            tracing::error!("queued again for later");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Err(err) = queue.retry_later(order_id).await {
+                tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
             }
         }
     }
-    .instrument(span)
-    .await
+}
+
+/// A store error a retry would repeat parks the saga; only if that cannot
+/// be written either does the run end in error.
+async fn park_or_give_up(
+    saga: &Saga,
+    order_id: i64,
+    err: orders::StoreError,
+) -> Result<Finished, SagaError> {
+    saga.park_after(order_id, &err).await.map_err(|park_err| {
+        tracing::error!(error = %err, park_error = %park_err, "saga cannot go on nor be parked");
+        SagaError::Store(err)
+    })
 }
 
 /// Removes a finished order from the in-flight list, retrying a little: if

@@ -32,6 +32,7 @@ static LEDGER: Ledger = Ledger {
 };
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MoneyRequest {
     username: Username,
     amount: Amount,

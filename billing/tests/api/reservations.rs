@@ -98,6 +98,9 @@ async fn bad_reserve_requests_are_400() {
         json!({"username": "someone"}),
         json!({"amount": 1}),
         json!({"username": 5, "amount": 1}),
+        // Fields a participant does not know are refused, as items and
+        // slots refuse them: a caller's mistake is not silently dropped.
+        json!({"username": "someone", "amount": 1, "currency": "EUR"}),
     ] {
         assert_error(&ledger.reserve(4, &body).await, 400);
     }

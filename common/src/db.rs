@@ -17,6 +17,13 @@ pub use deadpool_postgres::{Object as Connection, Transaction};
 
 /// Database settings: `DATABASE_URL` (with libpq's `sslmode` and
 /// `sslrootcert` for TLS, see [`tls`]) and `DATABASE_POOL_SIZE`.
+///
+/// `DATABASE_URL` may name several hosts, in either of libpq's forms
+/// (`postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write`,
+/// or `host=h1,h2 port=5432,5433 ... target_session_attrs=read-write`):
+/// each new connection goes to the first host that is a primary. After a
+/// failover the connections to the old primary fail, the pool drops them,
+/// and new ones find the promoted server.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     pub url: config::Secret,
@@ -45,6 +52,11 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
         .parse()
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     pg.ssl_mode(tls.mode);
+    // With several hosts, a host that does not answer must not use up the
+    // pool's whole wait before the next is tried.
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(Duration::from_secs(2));
+    }
     if settings.generic_plans {
         let options = pg.get_options().unwrap_or_default();
         pg.options(format!("{options} -c plan_cache_mode=force_generic_plan").trim_start());
@@ -210,8 +222,10 @@ pub async fn ping(pool: &Pool) -> Result<(), String> {
 }
 
 /// Whether a retry may succeed where this statement failed: the connection
-/// was lost (closed, or an I/O error under it), the server is restarting,
-/// or the statement lost to a concurrent one. An error made on our side (a
+/// was lost (closed, or an I/O error under it), the server is restarting
+/// or was demoted to a standby in a failover (read-only: the next
+/// connection finds the new primary), or the statement lost to a
+/// concurrent one. An error made on our side (a
 /// parameter that does not serialize, a row that does not convert) is not:
 /// a retry would repeat it.
 pub fn is_transient(err: &tokio_postgres::Error) -> bool {
@@ -220,7 +234,9 @@ pub fn is_transient(err: &tokio_postgres::Error) -> bool {
             SqlState::T_R_SERIALIZATION_FAILURE,
             SqlState::T_R_DEADLOCK_DETECTED,
             SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
             SqlState::CANNOT_CONNECT_NOW,
+            SqlState::READ_ONLY_SQL_TRANSACTION,
         ]
         .contains(code),
         None => {

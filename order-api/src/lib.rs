@@ -17,14 +17,13 @@ use common::http::{ops, Server};
 use common::jwt::TokenVerifier;
 use orders::Store;
 use queue::QueueKeys;
-use redis::aio::ConnectionManager;
 
 pub use settings::Settings;
 
 /// What the handlers share.
 pub(crate) struct Context {
     store: Store,
-    redis: ConnectionManager,
+    redis: queue::Connection,
     queue: QueueKeys,
     verifier: Arc<TokenVerifier>,
     /// `MAX_UNFINISHED_ORDERS`.

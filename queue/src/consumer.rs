@@ -3,10 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::{ConnectionManager, MultiplexedConnection};
-use redis::{AsyncCommands, AsyncConnectionConfig, Client, Direction, RedisResult, Script};
+use redis::{AsyncCommands, Direction, RedisResult, Script};
 
-use crate::connection::patiently;
+use crate::connection::{patiently, BlockingConnection, Connection, Redis};
 use crate::inspect::depth;
 use crate::scripts::{BURY, DEAD_KEPT, RECLAIM, RETRY_LATER, SWEEP};
 use crate::QueueKeys;
@@ -15,9 +14,9 @@ use crate::QueueKeys;
 /// consumer does goes through its cloneable `handle`.
 pub struct Consumer {
     pub handle: ConsumerHandle,
-    client: Client,
+    redis: Redis,
     /// BLMOVE blocks its connection, so it gets one of its own.
-    blocking: Option<MultiplexedConnection>,
+    blocking: Option<BlockingConnection>,
 }
 
 /// A consumer's id, keys and shared connection, for the tasks that finish
@@ -26,16 +25,12 @@ pub struct Consumer {
 pub struct ConsumerHandle {
     pub id: String,
     keys: QueueKeys,
-    conn: ConnectionManager,
+    conn: Connection,
 }
 
 impl Consumer {
     /// A consumer with a fresh id, registered by a first heartbeat.
-    pub async fn start(
-        client: Client,
-        keys: QueueKeys,
-        conn: ConnectionManager,
-    ) -> RedisResult<Self> {
+    pub async fn start(redis: Redis, keys: QueueKeys, conn: Connection) -> RedisResult<Self> {
         let id = format!(
             "{}-{}-{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into()),
@@ -46,7 +41,7 @@ impl Consumer {
         patiently("register", || handle.heartbeat()).await?;
         Ok(Self {
             handle,
-            client,
+            redis,
             blocking: None,
         })
     }
@@ -57,16 +52,7 @@ impl Consumer {
     pub async fn next(&mut self, wait: Duration) -> RedisResult<Option<i64>> {
         let blocking = match &mut self.blocking {
             Some(conn) => conn,
-            none => {
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(wait + Duration::from_secs(2)));
-                none.insert(
-                    self.client
-                        .get_multiplexed_async_connection_with_config(&config)
-                        .await?,
-                )
-            }
+            none => none.insert(self.redis.connect_blocking(wait).await?),
         };
         let keys = &self.handle.keys;
         let moved: RedisResult<Option<String>> = blocking

@@ -1,12 +1,11 @@
 //! What an operator reads of a queue: how deep it is, who consumes it.
 
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
 
-use crate::QueueKeys;
+use crate::{Connection, QueueKeys};
 
 /// How many jobs wait in the queue (not those in flight).
-pub async fn depth(conn: &mut ConnectionManager, keys: &QueueKeys) -> RedisResult<u64> {
+pub async fn depth(conn: &mut Connection, keys: &QueueKeys) -> RedisResult<u64> {
     conn.llen(keys.queue()).await
 }
 
@@ -22,7 +21,7 @@ pub struct Worker {
 
 /// Every registered consumer, the most recently heard first, with what it
 /// holds. A dead one stays listed until a live one reaps it.
-pub async fn workers(conn: &mut ConnectionManager, keys: &QueueKeys) -> RedisResult<Vec<Worker>> {
+pub async fn workers(conn: &mut Connection, keys: &QueueKeys) -> RedisResult<Vec<Worker>> {
     let registered: Vec<(String, u64)> = conn.zrevrange_withscores(keys.workers(), 0, -1).await?;
     let mut workers = Vec::with_capacity(registered.len());
     for (id, last_heartbeat_ms) in registered {

@@ -17,10 +17,10 @@
 //! delivered more than once; consumers must be idempotent. Every key shares
 //! the `{name}` hash tag, so the multi-key scripts stay legal on a cluster.
 //!
-//! `settings` says where Redis is (`REDIS_URL`, `REDIS_CA_FILE`),
-//! `connection` opens and waits for it, `consumer` takes and settles jobs,
-//! `scripts` holds the Lua that must run atomically, and `inspect` is what
-//! an operator reads (depth, workers). Each script is tested on its own
+//! `settings` says where Redis is (`REDIS_URL`, `REDIS_CA_FILE`): one
+//! server or a Redis Cluster; `connection` opens and waits for either,
+//! `consumer` takes and settles jobs, `scripts` holds the Lua that must run
+//! atomically, and `inspect` is what an operator reads (depth, workers). Each script is tested on its own
 //! against a real Redis in `tests/`.
 #![forbid(unsafe_code)]
 
@@ -30,10 +30,9 @@ mod inspect;
 mod scripts;
 mod settings;
 
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
 
-pub use connection::{connect, connect_patiently, ping, ready_check};
+pub use connection::{connect, connect_patiently, ping, ready_check, Connection, Redis};
 pub use consumer::{Consumer, ConsumerHandle};
 pub use inspect::{depth, workers, Worker};
 pub use settings::RedisSettings;
@@ -69,6 +68,6 @@ impl QueueKeys {
 }
 
 /// Pushes a job id onto the queue.
-pub async fn push(conn: &mut ConnectionManager, keys: &QueueKeys, job: i64) -> RedisResult<()> {
+pub async fn push(conn: &mut Connection, keys: &QueueKeys, job: i64) -> RedisResult<()> {
     conn.lpush::<_, _, ()>(keys.queue(), job).await
 }

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use queue::{Consumer, ConsumerHandle, QueueKeys, RedisSettings};
-use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 
 /// How long a `next` waits when the test expects nothing.
@@ -13,8 +12,8 @@ const SHORT: Duration = Duration::from_millis(200);
 
 struct TestQueue {
     keys: QueueKeys,
-    client: redis::Client,
-    conn: ConnectionManager,
+    client: queue::Redis,
+    conn: queue::Connection,
 }
 
 impl TestQueue {
@@ -237,4 +236,38 @@ async fn hand_back_queues_everything_held_and_unregisters() {
     assert_eq!(moved, 2);
     assert_eq!(queue.depth().await, 2);
     assert_eq!(queue.held().await, []);
+}
+
+#[tokio::test]
+async fn a_script_that_redis_forgot_is_loaded_again() {
+    // A restarted server, or a replica a cluster just promoted, holds no
+    // scripts: it answers NOSCRIPT to the first EVALSHA.
+    let queue = TestQueue::new().await;
+    let mut consumer = queue.consumer().await;
+    queue.push(4).await;
+    assert_eq!(take(&mut consumer).await, Some(4));
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut queue.conn.clone())
+        .await
+        .expect("scripts flushed");
+
+    assert!(consumer.handle.retry_later(4).await.expect("answered"));
+    assert_eq!(queue.depth().await, 1);
+}
+
+#[tokio::test]
+async fn a_consumer_waiting_for_a_job_holds_up_no_other_call() {
+    let queue = TestQueue::new().await;
+    let mut consumer = queue.consumer().await;
+    let waiting = tokio::spawn(async move { consumer.next(Duration::from_secs(10)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The push shares the connection the consumer was given: had BLMOVE
+    // blocked that one, the push would wait behind it and the BLMOVE would
+    // end empty.
+    queue.push(9).await;
+
+    let taken = waiting.await.expect("the consumer ran");
+    assert_eq!(taken.expect("BLMOVE answered"), Some(9));
 }

@@ -1,5 +1,6 @@
 //! TLS to PostgreSQL, asked for as libpq is asked: `sslmode` and
-//! `sslrootcert` in the query of `DATABASE_URL`.
+//! `sslrootcert` in the query of `DATABASE_URL` (or among its key=value
+//! pairs).
 //!
 //! | sslmode          | encrypted                  | the server's certificate checked          |
 //! |------------------|----------------------------|-------------------------------------------|
@@ -42,20 +43,29 @@ enum Check {
 }
 
 /// Splits `url` into a URL tokio-postgres accepts and its TLS settings.
+/// Both of libpq's forms are read: the URL
+/// (`postgres://u@host1:5432,host2:5433/db?sslmode=...`) and key=value
+/// pairs (`host=host1,host2 port=5432,5433 dbname=db sslmode=...`).
 pub fn from_url(url: &str) -> anyhow::Result<(String, Tls)> {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let (base, pairs, separator) = match url.split_once("://") {
+        Some(_) => {
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            (base, query.split('&').collect::<Vec<_>>(), "&")
+        }
+        None => ("", url.split_whitespace().collect(), " "),
+    };
     let (mut sslmode, mut root_cert, mut rest) = (None, None, Vec::new());
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+    for pair in pairs.into_iter().filter(|pair| !pair.is_empty()) {
         match pair.split_once('=') {
             Some(("sslmode", value)) => sslmode = Some(value),
             Some(("sslrootcert", value)) => root_cert = Some(PathBuf::from(value)),
             _ => rest.push(pair),
         }
     }
-    let url = if rest.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", rest.join("&"))
+    let url = match (base, rest.is_empty()) {
+        ("", _) => rest.join(separator),
+        (base, true) => base.to_owned(),
+        (base, false) => format!("{base}?{}", rest.join(separator)),
     };
     let verified = if root_cert.is_some() {
         Check::Chain
@@ -194,6 +204,30 @@ mod tests {
         assert_eq!(url, "postgres://u@h/db?application_name=x");
         assert_eq!(tls.mode, SslMode::Require);
         assert!(tls.connector.is_some());
+    }
+
+    #[test]
+    fn several_hosts_and_the_key_value_form_keep_everything_but_tls() {
+        let (url, tls) = from_url(
+            "postgres://u@h1:5432,h2:5433/db?sslmode=disable&target_session_attrs=read-write",
+        )
+        .expect("parses");
+        assert_eq!(
+            url,
+            "postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write"
+        );
+        assert_eq!(tls.mode, SslMode::Disable);
+        let (url, tls) = from_url(
+            "host=h1,h2 port=5432,5433 sslmode=require dbname=db target_session_attrs=read-write",
+        )
+        .expect("parses");
+        assert_eq!(
+            url,
+            "host=h1,h2 port=5432,5433 dbname=db target_session_attrs=read-write"
+        );
+        assert_eq!(tls.mode, SslMode::Require);
+        let parsed: tokio_postgres::Config = url.parse().expect("tokio-postgres reads it");
+        assert_eq!(parsed.get_ports(), [5432, 5433]);
     }
 
     #[test]

@@ -114,6 +114,14 @@ impl ApiError {
         // A body refused unread, or a request cut short, leaves bytes on the
         // connection: it must not be reused. Saying so lets a proxy (nginx)
         // drop it instead of sending the next client's request down it.
+        // Unavailable is a moment (a failover, a restart): a client that
+        // honours Retry-After comes back once it may have passed.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                warp::http::header::RETRY_AFTER,
+                warp::http::HeaderValue::from_static("2"),
+            );
+        }
         if matches!(
             self.status,
             StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT

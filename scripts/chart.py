@@ -19,7 +19,8 @@ local benchmark from 127.0.0.1 stays under.
 
 The gateway is generated from the Ingresses, not written by hand, so the
 local stack is reached exactly the way the cluster is (TLS aside) and the two
-cannot drift apart. scripts/chart_test.py proves it on every run.
+cannot drift apart. helm/tests/test_gateway.py proves it on every run
+(scripts/chart-test).
 """
 
 import argparse
@@ -94,23 +95,11 @@ def render(values=None, release=RELEASE, namespace=NAMESPACE, chart_dir=CHART):
     return docs
 
 
-def notes(values=None, release=RELEASE, namespace=NAMESPACE):
-    """The rendered NOTES.txt (what `helm install` prints)."""
-    with helm.Chart.load(str(CHART)) as chart:
-        rendered = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
-    return next((text for path, text in rendered.items() if path.endswith("NOTES.txt")), "")
-
-
-def gateway_values():
-    """The values the local gateway renders the chart with (GATEWAY_VALUES)."""
-    return load_values([GATEWAY_VALUES])
-
-
 def load_values(paths):
     """Merged values files, later ones winning (like repeated `helm -f`)."""
     merged = {}
     for path in paths:
-        merged = _merge(merged, yaml.safe_load(Path(path).read_text()) or {})
+        merged = merge(merged, yaml.safe_load(Path(path).read_text()) or {})
     return merged
 
 
@@ -122,14 +111,16 @@ def set_value(values, assignment):
     override = yaml.safe_load(text) if text else ""
     for part in reversed(key.split(".")):
         override = {part: override}
-    return _merge(values, override)
+    return merge(values, override)
 
 
-def _merge(base, override):
+def merge(base, override):
+    """Values `override` laid over `base`, tables merged key by key (as
+    Helm merges values files)."""
     result = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = _merge(result[key], value)
+            result[key] = merge(result[key], value)
         else:
             result[key] = value
     return result
@@ -230,25 +221,6 @@ def _whole_number(text, ingress, annotation):
     if not re.fullmatch(r"[0-9]+", text):
         raise ValueError(f"Ingress {ingress}: {annotation} {text!r} is not a whole number")
     return int(text)
-
-
-def ingress_match(routes, path):
-    """The component ingress-nginx sends `path` to, or None (its 404).
-
-    pathType Prefix matches element-wise: /api/token matches /api/token and
-    /api/token/..., never /api/tokens. Exact matches the path alone. The
-    longest match wins.
-    """
-    best = None
-    for route, path_type, service in routes:
-        if path_type == "Exact":
-            matched = path == route
-        else:
-            prefix = route.rstrip("/")
-            matched = path == prefix or path.startswith(prefix + "/")
-        if matched and (best is None or len(route) > len(best[0])):
-            best = (route, service)
-    return best[1] if best else None
 
 
 def ingress_body_size(docs):
@@ -447,88 +419,6 @@ http {{
     }}
 }}
 """
-
-
-_LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{\s*proxy_pass\s+http://(\w+)\s*;")
-_LIMITED_LOCATION = re.compile(r"location\s+(=\s*)?(\S+)\s*\{([^}]*)\}")
-_LIMIT_REQ = re.compile(r"\blimit_req\s+zone=(\w+)\s+burst=(\d+)\s+nodelay\s*;")
-_LIMIT_ZONE = re.compile(r"limit_req_zone\s+\$binary_remote_addr\s+zone=(\w+):\w+\s+rate=(\d+)r/s\s*;")
-_ALLOW = re.compile(r"\ballow\s+([0-9A-Fa-f.:/]+)\s*;")
-_DENY_ALL = re.compile(r"\bdeny\s+all\s*;")
-_UPSTREAM = re.compile(r"upstream\s+(\w+)\s*\{\s*server\s+127\.0\.0\.1:(\d+)\s*;")
-
-
-def nginx_routes(conf, ports):
-    """Read back what a generated nginx.conf routes, as (path, pathType,
-    component), independently of how it was generated: every proxying
-    location, through its upstream's port, to the service on that port.
-    A `= /p` and `/p/` pair is Prefix /p; a lone `= /p` is Exact; a lone
-    `/p/` has no Ingress equivalent and is reported as pathType "nginx"."""
-    by_port = {str(port): service for service, port in ports.items()}
-    upstreams = {name: by_port.get(port, f"port {port}") for name, port in _UPSTREAM.findall(conf)}
-    exact, prefixes = {}, {}
-    for equals, path, upstream in _LOCATION.findall(conf):
-        service = upstreams.get(upstream, f"upstream {upstream}")
-        if equals:
-            exact[path] = service
-        else:
-            prefixes[path] = service
-    routes = set()
-    for path, service in exact.items():
-        if prefixes.get(path + "/") == service:
-            routes.add((path, "Prefix", service))
-        else:
-            routes.add((path, "Exact", service))
-    for path, service in prefixes.items():
-        base = path.rstrip("/")
-        if exact.get(base) != service:
-            routes.add((path, "nginx", service))
-    return routes
-
-
-def nginx_limits(conf):
-    """Read back the rate limits of a generated nginx.conf, as
-    {(path, pathType): (rps, burst)} for every limited location, keyed
-    like nginx_routes (a `= /p` and `/p/` pair with the same limit is
-    Prefix /p). A location with a limit_req that is not `burst=N nodelay`
-    in a zone keyed by the client's address at N r/s is reported with
-    rps None."""
-    rates = dict(_LIMIT_ZONE.findall(conf))
-    exact, prefixes = {}, {}
-    for equals, path, block in _LIMITED_LOCATION.findall(conf):
-        if "limit_req" not in block:
-            continue
-        found = _LIMIT_REQ.search(block)
-        limit = (int(rates[found[1]]), int(found[2])) if found and found[1] in rates else (None, None)
-        (exact if equals else prefixes)[path] = limit
-    limits = {}
-    for path, limit in exact.items():
-        limits[(path, "Prefix" if prefixes.get(path + "/") == limit else "Exact")] = limit
-    for path, limit in prefixes.items():
-        if exact.get(path.rstrip("/")) != limit:
-            limits[(path, "nginx")] = limit
-    return limits
-
-
-def nginx_allowlists(conf):
-    """Read back the allowed sources of a generated nginx.conf, as
-    {(path, pathType): (CIDR, ...)} for every location with `allow`s,
-    keyed like nginx_routes. A location whose allows do not end in
-    `deny all;` admits everyone and is reported with None."""
-    exact, prefixes = {}, {}
-    for equals, path, block in _LIMITED_LOCATION.findall(conf):
-        if "allow " not in block and "deny " not in block:
-            continue
-        networks = tuple(_ALLOW.findall(block))
-        ends_denied = bool(_DENY_ALL.search(block)) and block.rfind("deny") > block.rfind("allow")
-        (exact if equals else prefixes)[path] = networks if ends_denied else None
-    allowed = {}
-    for path, networks in exact.items():
-        allowed[(path, "Prefix" if prefixes.get(path + "/") == networks else "Exact")] = networks
-    for path, networks in prefixes.items():
-        if exact.get(path.rstrip("/")) != networks:
-            allowed[(path, "nginx")] = networks
-    return allowed
 
 
 def _port_arg(text):

@@ -1,12 +1,13 @@
 # shellcheck shell=bash
-# Sourced by scripts/chart-test and scripts/gateway (after scripts/lib.sh,
-# for REPO and STACK_DIR): the Python that runs Helm's engine.
+# Sourced by scripts/chart-test, gateway, gateway-ratelimit, rules-test,
+# prometheus and dashboard-test (after scripts/lib.sh, for REPO and
+# STACK_DIR): the Python that runs Helm's engine and the chart's tests.
 #
 # Helm itself comes from PyPI (helm-python-sdk bundles Helm's Go SDK as a
 # shared library), with kubernetes-validate and its offline Kubernetes
-# schemas, pinned in helm/tests/requirements.txt. They live in a venv under
-# $STACK_DIR/chart-venv, built once and reused until the pins change
-# (scripts/venv.sh).
+# schemas and pytest, pinned in helm/tests/requirements.txt. They live in a
+# venv under $STACK_DIR/chart-venv, built once and reused until the pins
+# change (scripts/venv.sh).
 
 # shellcheck source=scripts/venv.sh
 source "$REPO/scripts/venv.sh"

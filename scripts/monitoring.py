@@ -12,7 +12,7 @@ rules as a plain Prometheus rules file, and its Grafana dashboard's queries.
         Grafana's variables filled in as scripts/dashboard-test sends them
 
 Used by scripts/rules-test, scripts/prometheus, scripts/dashboard_test.py
-and scripts/chart_test.py.
+and the chart's tests under helm/tests.
 """
 
 import argparse

@@ -19,6 +19,18 @@ REDIS_TLS_PORT=${REDIS_TLS_PORT:-56380}
 # Redis with rediss://, trusting the CA the stack generates in $TLS_DIR.
 # Either way both servers offer TLS; the plain ports stay for the tools.
 STACK_TLS=${STACK_TLS:-0}
+# STACK_HA=1: high availability, locally (scripts/stack's header says what
+# runs and the failover policy). PostgreSQL runs as two servers, on PG_PORT
+# (55432, data in $PG_DIR/data) and PG_HA_PORT (55433, $PG_DIR/data2): one
+# the primary, the other its synchronous standby; the roles swap at each
+# failover. Redis runs as a cluster of six nodes on REDIS_CLUSTER_PORTS
+# (REDIS_PORT and the five ports after it, 56379-56384: 3 primaries and 3
+# replicas; the standalone Redis and its TLS port are not started).
+STACK_HA=${STACK_HA:-0}
+PG_HA_PORT=${PG_HA_PORT:-$((PG_PORT + 1))}
+REDIS_CLUSTER_PORTS=()
+for _i in 0 1 2 3 4 5; do REDIS_CLUSTER_PORTS+=($((REDIS_PORT + _i))); done
+unset _i
 # nginx routing the chart's ingress paths to the services (scripts/gateway).
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 # The local Prometheus (scripts/prometheus), off the system one's 9090.
@@ -54,9 +66,61 @@ PG_DIR=$STACK_DIR/pg
 RUN_DIR=$STACK_DIR/run
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+# Both PostgreSQL servers in libpq's multi-host form: the services get
+# "$PG_HA_URL/DB?...&target_session_attrs=read-write" (STACK_HA=1).
+PG_HA_URL="postgres://postgres@127.0.0.1:$PG_PORT,127.0.0.1:$PG_HA_PORT"
+# The Redis Cluster's nodes, as order-api and the mediator get it.
+REDIS_CLUSTER_URL="redis+cluster://$(printf '127.0.0.1:%s,' "${REDIS_CLUSTER_PORTS[@]}")"
+REDIS_CLUSTER_URL=${REDIS_CLUSTER_URL%,}
+
+# The port of the PostgreSQL server that answers as a primary (not in
+# recovery), PG_PORT's first; fails when neither does (STACK_HA=1).
+pg_primary_port() {
+  local port
+  command -v psql >/dev/null || return 1
+  for port in "$PG_PORT" "$PG_HA_PORT"; do
+    if [ "$(PGCONNECT_TIMEOUT=2 psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" \
+      -tAXc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# STACK_HA=1: PG_URL is the current primary's (what the scripts' psql,
+# pgbench and the tests' TEST_DATABASE_URL must reach; PG_PORT's when
+# neither answers yet, and scripts/stack sets it again once they run), and
+# REDIS_URL the cluster's. The multi-host form is PG_HA_URL. PG_PORT stays
+# the first server's port, primary or not: for the primary, use PG_URL.
+if [ "$STACK_HA" = 1 ]; then
+  if _port=$(pg_primary_port); then PG_URL="postgres://postgres@127.0.0.1:$_port"; fi
+  unset _port
+  REDIS_URL=$REDIS_CLUSTER_URL
+fi
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+# STACK_DIR holds one kind of stack: the HA one (STACK_HA=1 leaves
+# $PG_DIR/ha and $STACK_DIR/redis-cluster) or the default one ($PG_DIR/data
+# alone, $STACK_DIR/redis). Dies rather than mix them, or when STACK_HA=1
+# comes with STACK_TLS=1 (not supported locally: the cluster's ports take
+# REDIS_TLS_PORT, and the services' TLS is checked in the default mode).
+stack_mode_check() {
+  local ha=0 single=0
+  if [ -e "$PG_DIR/ha" ] || [ -d "$STACK_DIR/redis-cluster" ]; then ha=1; fi
+  if { [ -f "$PG_DIR/data/PG_VERSION" ] && [ ! -e "$PG_DIR/ha" ]; } || [ -d "$STACK_DIR/redis" ]; then single=1; fi
+  if [ "$STACK_HA" = 1 ]; then
+    [ "$STACK_TLS" != 1 ] ||
+      die "STACK_HA=1 with STACK_TLS=1 is not supported locally (the Redis Cluster's nodes take the TLS port $REDIS_TLS_PORT): run one or the other"
+    [ "$single" = 0 ] ||
+      die "$STACK_DIR holds a stack made without STACK_HA=1 (one PostgreSQL, one Redis): run without STACK_HA, or give STACK_HA=1 its own STACK_DIR"
+  else
+    [ "$ha" = 0 ] ||
+      die "$STACK_DIR holds a high-availability stack (made with STACK_HA=1): run with STACK_HA=1, or use another STACK_DIR"
+  fi
+}
 
 is_service() { [ -n "${SERVICE_PORT_VAR[$1]+set}" ]; }
 
@@ -97,10 +161,16 @@ stack_env_for() {
   echo "TOKIO_WORKER_THREADS=${TOKIO_WORKER_THREADS:-1}"
   # Plain by default: the server offers TLS, and libpq's default (prefer)
   # would take it unverified.
-  local tls_query="?sslmode=disable" redis_url=$REDIS_URL
+  local tls_query="?sslmode=disable" redis_url=$REDIS_URL pg_url=$PG_URL
   if [ "$STACK_TLS" = 1 ]; then
     tls_query="?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
     redis_url="rediss://127.0.0.1:$REDIS_TLS_PORT"
+  fi
+  # STACK_HA=1 (never with STACK_TLS): both PostgreSQL servers, the service
+  # keeping to whichever is the primary; REDIS_URL is the cluster's.
+  if [ "$STACK_HA" = 1 ]; then
+    pg_url=$PG_HA_URL
+    tls_query+="&target_session_attrs=read-write"
   fi
   case $name in
     order-api | mediator)
@@ -109,7 +179,7 @@ stack_env_for() {
   esac
   case $name in
     auth)
-      echo "DATABASE_URL=$PG_URL/auth$tls_query"
+      echo "DATABASE_URL=$pg_url/auth$tls_query"
       # The gateway, the only proxy in front of it.
       echo "TRUSTED_PROXIES=127.0.0.1/32"
       echo "JWT_PRIVATE_KEY_FILE=$KEYS_DIR/jwt_private.pem"
@@ -118,17 +188,17 @@ stack_env_for() {
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem"
       echo "BILLING_URL=http://127.0.0.1:$BILLING_PORT" ;;
     billing)
-      echo "DATABASE_URL=$PG_URL/billing$tls_query"
+      echo "DATABASE_URL=$pg_url/billing$tls_query"
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem" ;;
-    items) echo "DATABASE_URL=$PG_URL/items$tls_query" ;;
-    slots) echo "DATABASE_URL=$PG_URL/slots$tls_query" ;;
+    items) echo "DATABASE_URL=$pg_url/items$tls_query" ;;
+    slots) echo "DATABASE_URL=$pg_url/slots$tls_query" ;;
     order-api)
-      echo "DATABASE_URL=$PG_URL/orders$tls_query"
+      echo "DATABASE_URL=$pg_url/orders$tls_query"
       echo "JWT_PUBLIC_KEY_FILE=$KEYS_DIR/jwt_public.pem"
       # scripts/bench lifts it (its closed loop outruns the sagas).
       echo "MAX_UNFINISHED_ORDERS=${MAX_UNFINISHED_ORDERS:-20}" ;;
     mediator)
-      echo "DATABASE_URL=$PG_URL/orders$tls_query"
+      echo "DATABASE_URL=$pg_url/orders$tls_query"
       echo "BILLING_URL=http://127.0.0.1:$BILLING_PORT"
       echo "ITEMS_URL=http://127.0.0.1:$ITEMS_PORT"
       echo "SLOTS_URL=http://127.0.0.1:$SLOTS_PORT" ;;

@@ -8,6 +8,8 @@
 //! `AUTH_URL` (default `http://127.0.0.1:8001`, auth's own port).
 #![forbid(unsafe_code)]
 
+pub mod conservation;
+
 use std::net::IpAddr;
 
 use common::testing::{TestClient, TestResponse};

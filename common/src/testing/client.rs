@@ -50,6 +50,20 @@ impl TestClient {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> TestResponse {
+        self.exchange(method, url, headers, body)
+            .await
+            .unwrap_or_else(|err| panic!("sending a test request to {url}: {err}"))
+    }
+
+    /// `send`, with a connection that fails (refused, reset, cut short)
+    /// as an `Err` instead of a panic: for tests that expect servers to go.
+    pub async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<TestResponse, String> {
         let mut request = Request::builder().method(method).uri(url);
         if body.is_some() {
             request = request.header("content-type", "application/json");
@@ -59,27 +73,27 @@ impl TestClient {
         }
         let request = request
             .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
-            .expect("building a test request");
+            .map_err(|err| format!("building a test request: {err}"))?;
         let response = self
             .http
             .request(request)
             .await
-            .expect("sending a test request");
+            .map_err(|err| format!("{err:?}"))?;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
             .await
-            .expect("reading a test response")
+            .map_err(|err| format!("reading the response: {err}"))?
             .to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        TestResponse {
+        Ok(TestResponse {
             status,
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             text,
-        }
+        })
     }
 
     /// Sends a bodiless request; the status, or the error when nothing answers.

@@ -143,6 +143,40 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+Where the databases are: "statefulset" (the in-chart pod), "cloudnativepg"
+(a CloudNativePG Cluster of the chart's, cloudnativepg.yaml) or "external"
+(postgresql.enabled false: externalDatabase).
+*/}}
+{{- define "shop.postgresqlMode" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- .Values.postgresql.mode | default "statefulset" -}}
+{{- else -}}
+external
+{{- end -}}
+{{- end -}}
+
+{{/* The CloudNativePG Cluster's name; its primary is the Service <name>-rw. */}}
+{{- define "shop.cnpgClusterName" -}}
+{{- printf "%s-postgresql" (include "shop.fullname" .) -}}
+{{- end -}}
+
+{{/* The basic-auth Secret of one managed role: (dict "ctx" $ "db" "auth"). */}}
+{{- define "shop.cnpgRoleSecretName" -}}
+{{- printf "%s-postgresql-%s" (include "shop.fullname" .ctx) .db -}}
+{{- end -}}
+
+{{/* The host the in-chart databases are reached at (no port): the Service
+of the StatefulSet, or the Cluster's read-write Service, which follows the
+primary through a failover. */}}
+{{- define "shop.postgresqlHost" -}}
+{{- if eq (include "shop.postgresqlMode" .) "cloudnativepg" -}}
+{{- printf "%s-rw" (include "shop.cnpgClusterName" .) -}}
+{{- else -}}
+{{- printf "%s-postgresql" (include "shop.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "shop.postgresSecretName" -}}
 {{- .Values.postgresql.existingSecret | default (printf "%s-postgresql" (include "shop.fullname" .)) -}}
 {{- end -}}
@@ -152,6 +186,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.redis.existingSecret | default (printf "%s-redis" (include "shop.fullname" .)) -}}
 {{- else -}}
 {{- .Values.externalRedis.existingSecret | default (printf "%s-external-redis" (include "shop.fullname" .)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The external Redis Cluster, YAML {nodes, username, passwordSecret, tls};
+nodes empty: none (the in-chart Redis, or an external one by URL).
+*/}}
+{{- define "shop.redisCluster" -}}
+{{- if .Values.redis.enabled -}}
+nodes: []
+{{- else -}}
+{{- $c := .Values.externalRedis.cluster | default dict -}}
+{{- if and $c.nodes (or .Values.externalRedis.url .Values.externalRedis.existingSecret) -}}
+{{- fail "externalRedis.cluster.nodes names the cluster: leave externalRedis.url and externalRedis.existingSecret empty" -}}
+{{- end -}}
+{{- toYaml (dict "nodes" ($c.nodes | default list) "username" ($c.username | default "") "passwordSecret" ($c.passwordSecret | default dict) "tls" ($c.tls | default false)) -}}
 {{- end -}}
 {{- end -}}
 
@@ -171,6 +221,11 @@ $(DATABASE_PASSWORD), so it never appears in a ConfigMap or the pod spec.
 Each database has a role of its own, so a service can reach its own data
 only: the in-chart PostgreSQL's role is named after the database, an
 external server's is externalDatabase.roles (or the shared username).
+Where: the in-chart Service (a CloudNativePG Cluster's <cluster>-rw, the
+primary's); externalDatabase.host:port; or every one of externalDatabase.hosts
+(host1:5432,host2:5432, libpq's multi-host URL), whose query then carries
+target_session_attrs=read-write (shop.databaseUrlQuery), so a connection
+goes to whichever server is the primary.
 TLS: the query of shop.databaseUrlQuery (_tls.tpl), e.g.
 ?sslmode=verify-full&sslrootcert=/etc/shop/tls/postgresql-ca.crt; a URL
 from externalDatabase.existingSecret carries its own.
@@ -178,14 +233,23 @@ from externalDatabase.existingSecret carries its own.
 {{- define "shop.databaseEnv" -}}
 {{- $v := .ctx.Values -}}
 {{- if $v.postgresql.enabled }}
+{{- $cnpg := eq (include "shop.postgresqlMode" .ctx) "cloudnativepg" }}
 - name: DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
+      {{- if $cnpg }}
+      name: {{ include "shop.cnpgRoleSecretName" . }}
+      key: password
+      {{- else }}
       name: {{ include "shop.postgresSecretName" .ctx }}
       key: {{ .db }}-password
+      {{- end }}
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s-postgresql:5432/%s%s" .db (include "shop.fullname" .ctx) .db (include "shop.databaseUrlQuery" .) | quote }}
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:5432/%s%s" .db (include "shop.postgresqlHost" .ctx) .db (include "shop.databaseUrlQuery" .) | quote }}
 {{- else if $v.externalDatabase.existingSecret }}
+{{- if $v.externalDatabase.hosts }}
+{{- fail "externalDatabase.hosts is for URLs the chart builds: with externalDatabase.existingSecret put the hosts (and target_session_attrs=read-write) in each URL" }}
+{{- end }}
 {{- if $v.externalDatabase.sslmode }}
 {{- fail "externalDatabase.sslmode is for URLs the chart builds (externalDatabase.host): with externalDatabase.existingSecret put sslmode (and sslrootcert) in each URL" }}
 {{- end }}
@@ -206,23 +270,49 @@ from externalDatabase.existingSecret carries its own.
     secretKeyRef:
       name: {{ required "postgresql.enabled is false: set externalDatabase.existingSecret, or externalDatabase.host with passwordSecret" $db.passwordSecret }}
       key: {{ ternary (printf "%s-password" .db) $db.passwordKey (not (empty $role)) }}
+{{- $servers := list }}
+{{- if $db.hosts }}
+{{- if $db.host }}
+{{- fail "externalDatabase: set host (one server) or hosts (a primary and its standbys), not both" }}
+{{- end }}
+{{- range $db.hosts }}
+{{- $servers = append $servers (printf "%s:%v" .host (.port | default 5432)) }}
+{{- end }}
+{{- else }}
+{{- $servers = append $servers (printf "%s:%v" (required "postgresql.enabled is false: set externalDatabase.existingSecret, externalDatabase.host or externalDatabase.hosts" $db.host) $db.port) }}
+{{- end }}
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:%v/%s%s" $user (required "postgresql.enabled is false: set externalDatabase.existingSecret or externalDatabase.host" $db.host) $db.port (index $db.databases .db) (include "shop.databaseUrlQuery" .) | quote }}
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s/%s%s" $user (join "," $servers) (index $db.databases .db) (include "shop.databaseUrlQuery" .) | quote }}
 {{- end }}
 {{- end -}}
 
 {{/*
 REDIS_URL, for order-api and the mediator: always from a Secret, since the
-URL carries Redis's password. REDIS_CA_FILE: the CA that signed the
-server's certificate (rediss://), mounted by shop.caVolume: the in-chart
-Redis's with redis.tls, else externalRedis.caSecret's if given.
+URL carries Redis's password. A Redis Cluster (externalRedis.cluster.nodes)
+is the exception: REDIS_PASSWORD comes from its Secret and Kubernetes puts
+$(REDIS_PASSWORD) into redis+cluster://:$(REDIS_PASSWORD)@node,node (or
+rediss+cluster://), as for DATABASE_URL, so the pod spec holds no password.
+REDIS_CA_FILE: the CA that signed the server's certificate (rediss://),
+mounted by shop.caVolume: the in-chart Redis's with redis.tls, else
+externalRedis.caSecret's if given.
 */}}
 {{- define "shop.redisEnv" -}}
+{{- $cluster := include "shop.redisCluster" . | fromYaml }}
+{{- if $cluster.nodes }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "externalRedis.cluster.passwordSecret.name: the Secret of the cluster's password" $cluster.passwordSecret.name }}
+      key: {{ $cluster.passwordSecret.key | default "redis-password" }}
+- name: REDIS_URL
+  value: {{ printf "%s://%s:$(REDIS_PASSWORD)@%s" (ternary "rediss+cluster" "redis+cluster" (eq $cluster.tls true)) ($cluster.username | default "") (join "," $cluster.nodes) | quote }}
+{{- else }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "shop.redisSecretName" . }}
       key: {{ include "shop.redisSecretKey" . }}
+{{- end }}
 {{- if ternary .Values.redis.tls.enabled .Values.externalRedis.caSecret.name .Values.redis.enabled }}
 - name: REDIS_CA_FILE
   value: {{ printf "%s/redis-ca.crt" (include "shop.caDir" .) | quote }}
@@ -293,14 +383,19 @@ checksum/digests: {{ $v.secrets.existingDigestSecret | default (toYaml $credenti
 checksum/jwt-public: {{ $credentials.jwtPublic | b64dec | sha256sum }}
 {{- end }}
 {{- end }}
-{{- if $v.postgresql.enabled }}
+{{- if eq (include "shop.postgresqlMode" $ctx) "cloudnativepg" }}
+checksum/database: {{ include "shop.secret.cnpgRole" (dict "ctx" $ctx "db" .service.db) | sha256sum }}
+{{- else if $v.postgresql.enabled }}
 checksum/database: {{ include "shop.secretChecksum" (list $v.postgresql.existingSecret "shop.secret.postgresql" $ctx) }}
 {{- else }}
 checksum/database: {{ $v.externalDatabase.existingSecret | default $v.externalDatabase.passwordSecret | sha256sum }}
 {{- end }}
 {{- if .service.redis }}
+{{- $cluster := include "shop.redisCluster" $ctx | fromYaml }}
 {{- if $v.redis.enabled }}
 checksum/redis: {{ include "shop.secretChecksum" (list $v.redis.existingSecret "shop.secret.redis" $ctx) }}
+{{- else if $cluster.nodes }}
+checksum/redis: {{ $cluster.passwordSecret.name | sha256sum }}
 {{- else }}
 checksum/redis: {{ include "shop.secretChecksum" (list $v.externalRedis.existingSecret "shop.secret.externalRedis" $ctx) }}
 {{- end }}

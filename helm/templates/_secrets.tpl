@@ -157,6 +157,23 @@ Alphanumeric: they go into the services' DATABASE_URL unescaped.
 {{- end -}}
 
 {{/*
+mode cloudnativepg: the password of one managed role, (dict "ctx" $ "db"
+"auth"), in a basic-auth Secret (username, password) as CloudNativePG's
+managed.roles[].passwordSecret wants it; cnpg.io/reload makes the operator
+apply a changed password. 32 letters and digits (they go into
+DATABASE_URL unescaped), kept on upgrade and uninstall like the others.
+*/}}
+{{- define "shop.secret.cnpgRole" -}}
+{{- $name := include "shop.cnpgRoleSecretName" . }}
+{{- $fresh := dict "username" (.db | b64enc) "password" (randAlphaNum 32 | b64enc) }}
+{{- $data := include "shop.keptSecretData" (dict "ctx" .ctx "name" $name "fresh" $fresh) | fromYaml }}
+{{- $_ := set $data "username" (.db | b64enc) }}
+{{- $manifest := include "shop.secretManifest" (dict "ctx" .ctx "name" $name "data" $data "keep" true "type" "kubernetes.io/basic-auth") | fromYaml }}
+{{- $_ := set $manifest.metadata.labels "cnpg.io/reload" "true" }}
+{{- toYaml $manifest }}
+{{- end -}}
+
+{{/*
 The in-chart Redis's password, and the URL its clients use. The URL is
 derived from the kept password on every render, so the two never disagree:
 rediss:// (TLS, the host name verified) when redis.tls.enabled.

@@ -41,7 +41,12 @@ Read it with: (include "shop.caFiles" (dict "ctx" $ "service" $s) | fromYaml).fi
 {{- define "shop.caFiles" -}}
 {{- $v := .ctx.Values }}
 {{- $files := list }}
-{{- if $v.postgresql.enabled }}
+{{- if eq (include "shop.postgresqlMode" .ctx) "cloudnativepg" }}
+{{- /* The CA the operator makes, <cluster>-ca (ca.crt and its key:
+only ca.crt is projected); checksummed by name, as a brought Secret. */}}
+{{- $ca := printf "%s-ca" (include "shop.cnpgClusterName" .ctx) }}
+{{- $files = append $files (dict "name" "postgresql-ca" "secret" $ca "key" "ca.crt" "existing" $ca) }}
+{{- else if $v.postgresql.enabled }}
 {{- if $v.postgresql.tls.enabled }}
 {{- $files = append $files (dict "name" "postgresql-ca" "secret" (include "shop.postgresTlsSecretName" .ctx) "key" "ca.crt"
       "existing" $v.postgresql.tls.existingSecret "template" "shop.secret.postgresqlTls") }}
@@ -67,13 +72,17 @@ files: {{ $files | toJson }}
 {{/*
 The query of an in-chart or host-built DATABASE_URL: (dict "ctx" $), a
 string starting with "?" or empty. In-chart with TLS: verify-full against
-the chart's CA. External: externalDatabase.sslmode, by default verify-full
-with a caSecret and require without one (encrypted, the server unverified).
+the chart's CA; a CloudNativePG Cluster always serves TLS, verify-full
+against its operator's CA. External: externalDatabase.sslmode, by default
+verify-full with a caSecret and require without one (encrypted, the server
+unverified), after target_session_attrs=read-write with several hosts.
 */}}
 {{- define "shop.databaseUrlQuery" -}}
 {{- $v := .ctx.Values -}}
 {{- $rootcert := printf "%s/postgresql-ca.crt" (include "shop.caDir" .ctx) -}}
-{{- if $v.postgresql.enabled -}}
+{{- if eq (include "shop.postgresqlMode" .ctx) "cloudnativepg" -}}
+{{- printf "?sslmode=verify-full&sslrootcert=%s" $rootcert -}}
+{{- else if $v.postgresql.enabled -}}
 {{- if $v.postgresql.tls.enabled -}}
 {{- printf "?sslmode=verify-full&sslrootcert=%s" $rootcert -}}
 {{- end -}}
@@ -83,7 +92,11 @@ with a caSecret and require without one (encrypted, the server unverified).
 {{- if and (has $mode (list "verify-ca" "verify-full")) (not $db.caSecret.name) -}}
 {{- fail (printf "externalDatabase.sslmode %s verifies the server against a CA: set externalDatabase.caSecret.name (a Secret with the CA certificate)" $mode) -}}
 {{- end -}}
+{{- if $db.hosts -}}
+{{- printf "?target_session_attrs=read-write&sslmode=%s" $mode -}}
+{{- else -}}
 {{- printf "?sslmode=%s" $mode -}}
+{{- end -}}
 {{- if $db.caSecret.name -}}
 {{- printf "&sslrootcert=%s" $rootcert -}}
 {{- end -}}

@@ -80,6 +80,7 @@ def values_file(name):
     return chart.load_values([TESTS / name])
 
 
+
 # ------------------------------------------------------------ the cases
 
 # The default values and each helm/tests/values-*.yaml.
@@ -87,6 +88,18 @@ DEFAULT = Case("default", {})
 VALUE_SETS = [DEFAULT] + [Case(path.stem.removeprefix("values-"), chart.load_values([path]))
                           for path in sorted(TESTS.glob("values-*.yaml"))]
 EXTERNAL = VALUE_SETS[1:]
+EXTERNAL_CLUSTER = values_file("values-external-cluster.yaml")
+
+# PostgreSQL as a CloudNativePG Cluster (postgresql.mode cloudnativepg):
+# the defaults, and every setting of its own changed.
+CLOUDNATIVEPG_CASES = [
+    Case("cloudnativepg", {"postgresql": {"mode": "cloudnativepg"}}),
+    Case("cloudnativepg, 5 instances, preferred", {"postgresql": {
+        "mode": "cloudnativepg", "storage": "20Gi", "storageClass": "fast", "maxConnections": 400,
+        "cloudnativepg": {"instances": 5, "imageName": "ghcr.io/cloudnative-pg/postgresql:17.5",
+                          "synchronous": {"number": 2, "dataDurability": "preferred"}}}}),
+]
+CLOUDNATIVEPG = CLOUDNATIVEPG_CASES[0]
 
 # The admin Ingress switched on: HTTPS on its own host with cert-manager
 # and allowed sources; plain HTTP by allowInsecure on the public host; and
@@ -158,17 +171,17 @@ GATEWAY = Case("gateway", chart.load_values([chart.GATEWAY_VALUES]))
 # ------------------------------------------------------------ the groups
 
 # Linted, rendered and validated against the schemas.
-VALIDATED = VALUE_SETS + ADMIN_CASES + [MONITORING, TRACING, GATEWAY]
+VALIDATED = VALUE_SETS + ADMIN_CASES + CLOUDNATIVEPG_CASES + [MONITORING, TRACING, GATEWAY]
 # Their Ingresses, edge, admin Ingress, network policies and gateway.
 EDGE = VALUE_SETS + ADMIN_CASES + [GATEWAY]
 WITH_INGRESS = [case for case in EDGE if case.hosts]
 # Each service's configuration.
-CONFIGURED = VALUE_SETS + ADMINISTRATOR_CASES + CREDENTIAL_CASES
+CONFIGURED = VALUE_SETS + ADMINISTRATOR_CASES + CREDENTIAL_CASES + CLOUDNATIVEPG_CASES
 # The Secret and ConfigMap references, and the checksums that follow them.
-REFERENCING = VALUE_SETS + ADMINISTRATOR_CASES + TLS_CASES + CREDENTIAL_CASES
+REFERENCING = VALUE_SETS + ADMINISTRATOR_CASES + TLS_CASES + CREDENTIAL_CASES + CLOUDNATIVEPG_CASES
 CREDENTIALED = VALUE_SETS + CREDENTIAL_CASES
 ADMINISTERED = VALUE_SETS + ADMINISTRATOR_CASES
-STORE_TLS = VALUE_SETS + TLS_CASES
+STORE_TLS = VALUE_SETS + TLS_CASES + CLOUDNATIVEPG_CASES
 
 
 # ------------------------------------------- what the values ask for
@@ -200,10 +213,16 @@ def tls_expectations(values):
     for PostgreSQL the DATABASE_URL query of a URL the chart builds."""
     pg, redis = values.get("postgresql", {}), values.get("redis", {})
     ext_db, ext_redis = values.get("externalDatabase", {}), values.get("externalRedis", {})
-    want = {"pg_in_chart": pg.get("enabled", True), "redis_in_chart": redis.get("enabled", True),
+    cnpg = pg.get("enabled", True) and pg.get("mode", "statefulset") == "cloudnativepg"
+    # pg_in_chart: the in-chart StatefulSet (not a CloudNativePG Cluster).
+    want = {"pg_in_chart": pg.get("enabled", True) and not cnpg, "redis_in_chart": redis.get("enabled", True),
             "pg_tls": False, "redis_tls": False, "pg_ca": None, "redis_ca": None, "query": "",
             "pg_generated": None, "redis_generated": None}
-    if want["pg_in_chart"]:
+    if cnpg:
+        # Always TLS, verified against the CA the operator makes.
+        want.update(pg_tls=True, pg_ca=(f"{RELEASE}-postgresql-ca", "ca.crt"),
+                    query=f"?sslmode=verify-full&sslrootcert={PG_CA_FILE}")
+    elif want["pg_in_chart"]:
         if pg.get("tls", {}).get("enabled", True):
             brought = pg.get("tls", {}).get("existingSecret")
             want.update(pg_tls=True, pg_ca=(brought or f"{RELEASE}-postgresql-tls", "ca.crt"),
@@ -215,7 +234,8 @@ def tls_expectations(values):
             want["pg_ca"] = (ca["name"], ca.get("key", "ca.crt"))
         if not ext_db.get("existingSecret"):
             mode = ext_db.get("sslmode") or ("verify-full" if ca.get("name") else "require")
-            want["query"] = f"?sslmode={mode}" + (f"&sslrootcert={PG_CA_FILE}" if ca.get("name") else "")
+            want["query"] = ("?target_session_attrs=read-write&" if ext_db.get("hosts") else "?") + \
+                f"sslmode={mode}" + (f"&sslrootcert={PG_CA_FILE}" if ca.get("name") else "")
     if want["redis_in_chart"]:
         if redis.get("tls", {}).get("enabled", True):
             brought = redis.get("tls", {}).get("existingSecret")
@@ -227,7 +247,11 @@ def tls_expectations(values):
 
 
 def brought_secrets(values):
-    """The Secrets the values say the user brings."""
+    """The Secrets the values say the user brings (or, with
+    postgresql.mode cloudnativepg, the operator makes: the Cluster's CA)."""
+    pg = values.get("postgresql", {})
+    operator = {f"{RELEASE}-postgresql-ca"} if pg.get("enabled", True) and \
+        pg.get("mode", "statefulset") == "cloudnativepg" else set()
     return {values.get("secrets", {}).get("existingSecret"), values.get("secrets", {}).get("existingDigestSecret"),
             values.get("admin", {}).get("existingSecret"),
             values.get("postgresql", {}).get("existingSecret"),
@@ -238,4 +262,6 @@ def brought_secrets(values):
             values.get("postgresql", {}).get("tls", {}).get("existingSecret"),
             values.get("redis", {}).get("tls", {}).get("existingSecret"),
             values.get("externalDatabase", {}).get("caSecret", {}).get("name"),
-            values.get("externalRedis", {}).get("caSecret", {}).get("name")} - {None, ""}
+            values.get("externalRedis", {}).get("caSecret", {}).get("name"),
+            values.get("externalRedis", {}).get("cluster", {}).get("passwordSecret", {}).get("name")} \
+        - {None, ""} | operator

@@ -86,9 +86,12 @@ def test_the_services_use_the_external_database_each_with_its_role(case, docs):
                                                                    "key": f"{db}-url"}
         else:
             role = database.get("roles", {}).get(db)
+            # One server, or every one of a primary and its standbys, in order.
+            servers = ",".join(f"{h['host']}:{h.get('port', 5432)}" for h in database["hosts"]) \
+                if database.get("hosts") else f"{database['host']}:{database.get('port', 5432)}"
+            name = database.get("databases", {}).get(db, db)
             ok = url.get("value") == (f"postgres://{role or database.get('username')}:$(DATABASE_PASSWORD)@"
-                                      f"{database['host']}:{database.get('port', 5432)}/{database['databases'][db]}"
-                                      f"{tls_expectations(case.values)['query']}") and \
+                                      f"{servers}/{name}{tls_expectations(case.values)['query']}") and \
                 secret_ref(env.get("DATABASE_PASSWORD")) == \
                 (database["passwordSecret"], f"{db}-password" if role else database.get("passwordKey", "password"))
         if not ok:
@@ -133,13 +136,23 @@ def test_services_owning_different_databases_share_no_role(case, docs):
 @each(VALUE_SETS)
 def test_redis_url_comes_from_a_secret(case, docs):
     """REDIS_URL (which holds Redis's password) comes from a Secret, never
-    from the ConfigMap or the pod spec."""
+    from the ConfigMap or the pod spec. A Redis Cluster's URL is built in
+    the pod spec around $(REDIS_PASSWORD), which comes from its Secret
+    (test_high_availability.py)."""
     redis_values, external = case.values.get("redis", {}), case.values.get("externalRedis", {})
     bad = []
     for name, deployment in by_component(docs, "Deployment").items():
         if not SERVICES[name]["redis"]:
             continue
-        var = env_of(main_container(deployment)).get("REDIS_URL", {})
+        env = env_of(main_container(deployment))
+        var = env.get("REDIS_URL", {})
+        cluster = external.get("cluster", {})
+        if not redis_values.get("enabled", True) and cluster.get("nodes"):
+            password = cluster.get("passwordSecret", {})
+            if "$(REDIS_PASSWORD)@" not in var.get("value", "") or secret_ref(env.get("REDIS_PASSWORD")) != \
+                    (password.get("name"), password.get("key", "redis-password")):
+                bad.append(f"{name}: a cluster's REDIS_URL without $(REDIS_PASSWORD) from its Secret: {var}")
+            continue
         ref = secret_ref(var)
         if ref is None or "value" in var:
             bad.append(f"{name}: REDIS_URL is not a secretKeyRef")

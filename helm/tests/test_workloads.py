@@ -120,11 +120,26 @@ def test_a_service_per_service_selecting_its_pods_on_its_port(case, docs):
 
 @each(VALUE_SETS)
 def test_a_pod_disruption_budget_per_replicated_service(case, docs):
+    """Exactly the services of more than one replica (by their replicas
+    value) have one, which lets a drain evict one pod at a time
+    (maxUnavailable 1) and selects that service's pods alone; a service of
+    one replica has none (minAvailable 1 there would block every drain)."""
     pdbs = sorted(d["metadata"]["labels"]["app.kubernetes.io/component"] for d in kinds(docs, "PodDisruptionBudget"))
     enabled = case.values.get("podDisruptionBudget", {}).get("enabled", True)
-    replicated = sorted(n for n, d in by_component(docs, "Deployment").items() if d["spec"]["replicas"] > 1)
-    want = replicated if enabled else []
+    want = sorted(name for name, key in VALUES_KEYS.items()
+                  if case.values.get(key, {}).get("replicas", 2 if name == "mediator" else 1) > 1) if enabled else []
     assert pdbs == want, f"[{case.label}] PodDisruptionBudgets for {pdbs}, want {want}"
+    deployments, bad = by_component(docs, "Deployment"), []
+    for pdb in kinds(docs, "PodDisruptionBudget"):
+        name = pdb["metadata"]["labels"]["app.kubernetes.io/component"]
+        selector = pdb["spec"].get("selector", {}).get("matchLabels", {})
+        selects = sorted(n for n, d in deployments.items()
+                         if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items()))
+        if selects != [name] or pdb["spec"].get("matchExpressions"):
+            bad.append(f"{name}: selects the pods of {selects}")
+        if pdb["spec"].get("maxUnavailable") != 1 or "minAvailable" in pdb["spec"]:
+            bad.append(f"{name}: {pdb['spec']}, want maxUnavailable 1")
+    assert not bad, f"[{case.label}] {bad}"
 
 
 @each(CONFIGURED)
@@ -263,7 +278,8 @@ def brought_checksums(values):
         "checksum/database": (pg.get("existingSecret") if pg.get("enabled", True) else
                               external_db.get("existingSecret") or external_db.get("passwordSecret")),
         "checksum/redis": (redis.get("existingSecret") if redis.get("enabled", True) else
-                           external_redis.get("existingSecret")),
+                           external_redis.get("existingSecret") or
+                           external_redis.get("cluster", {}).get("passwordSecret", {}).get("name")),
         "checksum/admin": admin and not admin["generated"] and admin["secret"],
         "checksum/postgresql-ca": tls["pg_ca"][0] if tls["pg_ca"] and not tls["pg_generated"] else None,
         "checksum/redis-ca": tls["redis_ca"][0] if tls["redis_ca"] and not tls["redis_generated"] else None,

@@ -75,7 +75,7 @@ static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
 /// fixed set, whatever the request: a client cannot add series.
 pub fn http_request(method: &warp::http::Method, path: &str, status: u16, seconds: f64) {
     let method = method_label(method);
-    let route = route_label(path);
+    let route = crate::http::paths::route_label(path);
     // Statuses are chosen by the services, not the client: a small set.
     let status = status.to_string();
     HTTP_REQUESTS
@@ -106,66 +106,6 @@ pub(crate) fn method_label(method: &warp::http::Method) -> &'static str {
         .map_or("OTHER", |(_, name)| name)
 }
 
-/// Every path the services serve, as templates: `{}` stands for one
-/// segment, the first template that matches wins. A path that matches none
-/// is `other`.
-const ROUTES: [&str; 25] = [
-    "/api/auth/users/",
-    "/api/token/",
-    "/api/token/refresh/",
-    "/api/token/verify/",
-    "/api/token/logout/",
-    "/api/openapi.yaml",
-    "/api/accounts/{username}",
-    "/api/accounts/{username}/deposit",
-    "/api/profiles/",
-    "/api/profiles/{username}",
-    "/api/orders/",
-    "/api/orders/{id}",
-    "/internal/reservations/{order_id}",
-    "/internal/settlements",
-    "/api/admin/sagas",
-    "/api/admin/sagas/stats",
-    "/api/admin/sagas/retry",
-    "/api/admin/sagas/{id}",
-    "/api/admin/sagas/{id}/retry",
-    "/api/admin/sagas/{id}/cancel",
-    "/api/admin/workers",
-    "/console/",
-    "/console/{file}",
-    "/health",
-    "/ready",
-];
-
-/// The route template `path` belongs to (`/metrics` included).
-pub fn route_label(path: &str) -> &'static str {
-    if path == "/metrics" {
-        return "/metrics";
-    }
-    let matches = |template: &str| {
-        // warp routes match with or without the trailing slash.
-        let (template, path) = (template.trim_end_matches('/'), path.trim_end_matches('/'));
-        let (mut want, mut got) = (template.split('/'), path.split('/'));
-        loop {
-            match (want.next(), got.next()) {
-                (None, None) => return true,
-                (Some(w), Some(g)) if w.starts_with('{') => {
-                    if g.is_empty() {
-                        return false;
-                    }
-                }
-                (Some(w), Some(g)) if w == g => {}
-                _ => return false,
-            }
-        }
-    };
-    ROUTES
-        .iter()
-        .find(|template| matches(template))
-        .copied()
-        .unwrap_or("other")
-}
-
 /// Every registered metric in the Prometheus text format.
 pub fn render() -> String {
     let mut out = Vec::new();
@@ -185,30 +125,6 @@ mod tests {
         assert_eq!(method_label(&Method::POST), "POST");
         let made_up = Method::from_bytes(b"FROBNICATE").expect("a valid token");
         assert_eq!(method_label(&made_up), "OTHER");
-        assert_eq!(route_label("/api/orders/42"), "/api/orders/{id}");
-        assert_eq!(route_label("/api/orders/"), "/api/orders/");
-        assert_eq!(route_label("/api/orders"), "/api/orders/");
-        assert_eq!(
-            route_label("/api/accounts/alice/deposit"),
-            "/api/accounts/{username}/deposit"
-        );
-        assert_eq!(
-            route_label("/internal/reservations/7"),
-            "/internal/reservations/{order_id}"
-        );
-        assert_eq!(
-            route_label("/api/admin/sagas/stats"),
-            "/api/admin/sagas/stats"
-        );
-        assert_eq!(route_label("/api/admin/sagas/9"), "/api/admin/sagas/{id}");
-        assert_eq!(
-            route_label("/api/admin/sagas/9/retry"),
-            "/api/admin/sagas/{id}/retry"
-        );
-        assert_eq!(route_label("/console/console.js"), "/console/{file}");
-        assert_eq!(route_label("/api/orders/42/x"), "other");
-        assert_eq!(route_label("/wp-admin/../../etc"), "other");
-        assert_eq!(route_label("/metrics"), "/metrics");
     }
 
     #[test]

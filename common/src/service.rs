@@ -6,12 +6,10 @@
 use std::future::Future;
 
 use deadpool_postgres::Pool;
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
 
 use crate::config::Listen;
 use crate::db::DatabaseSettings;
-use crate::http::Server;
+use crate::http::{Routes, Server};
 
 /// Embeds the calling crate's `migrations/` folder and defines `pub fn
 /// migrations() -> refinery::Runner`, which the crate's service runs at
@@ -33,15 +31,15 @@ macro_rules! embed_migrations {
 /// Connects to `database` and migrates it, then awaits `routes` on the
 /// pool (a service fills what a first start needs there) and binds them
 /// where `listen` says; awaiting `Server::run` serves until `shutdown`.
-pub async fn serve_with_database<Routes>(
+pub async fn serve_with_database<Made>(
     listen: &Listen,
     database: &DatabaseSettings,
     migrations: fn() -> refinery::Runner,
-    routes: impl FnOnce(Pool) -> Routes,
+    routes: impl FnOnce(Pool) -> Made,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server>
 where
-    Routes: Future<Output = anyhow::Result<BoxedFilter<(Response,)>>>,
+    Made: Future<Output = anyhow::Result<Routes>>,
 {
     let pool = crate::db::connect(database, migrations).await?;
     let ready = crate::db::ready_check(pool.clone());

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
 
-pub use routes::routes;
+pub use routes::{routes, PATH};
 pub use statements::{cancel, reserve, LedgerError};
 
 /// A service's two statements.

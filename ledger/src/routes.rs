@@ -22,6 +22,10 @@ static RESERVATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 });
 
 /// The internal routes, guarded by the service credential:
+/// The template of the reservations' path, which labels their metrics and
+/// spans.
+pub const PATH: &str = "/internal/reservations/{order_id}";
+
 /// `PUT /internal/reservations/{order_id}` with an `R` body reserves, and
 /// `DELETE /internal/reservations/{order_id}` cancels. Both answer 200
 /// `{"order_id": .., "outcome": ..}`.

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
 pub use participants::Step;
-pub use saga::{Finished, Saga};
+pub use saga::{Finished, SagaRunner};
 pub use settings::Settings;
 
 /// A started mediator: `addr` serves the operational routes; awaiting
@@ -51,7 +51,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .context("registering the worker")?;
     let handle = consumer.handle.clone();
     tracing::info!(worker = %handle.id, "worker registered");
-    let saga = Arc::new(Saga {
+    let saga = Arc::new(SagaRunner {
         orders: store.clone(),
         participants: participants::Participants::new(
             [
@@ -74,9 +74,12 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         compensation_attempts: settings.compensation_attempts,
         shutdown: shutdown.clone(),
     });
-    let no_routes = warp::any()
-        .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
-        .boxed();
+    let no_routes = common::http::Routes {
+        filter: warp::any()
+            .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
+            .boxed(),
+        paths: Vec::new(),
+    };
     let ready = ops::all(vec![store.ready_check(), queue::ready_check(redis)]);
     let ops = common::http::serve(
         &settings.listen,

@@ -59,8 +59,9 @@ pub enum SagaError {
 /// A compensation that cannot succeed without help.
 struct Stuck(String);
 
-/// What a run needs.
-pub struct Saga {
+/// Runs sagas: what every run needs, shared by the worker's tasks (the
+/// admin API's view of one saga is `orders::oversight::SagaRow`).
+pub struct SagaRunner {
     pub orders: Store,
     pub participants: Participants,
     pub settlements: Settlements,
@@ -82,7 +83,7 @@ enum Attempt {
     },
 }
 
-impl Saga {
+impl SagaRunner {
     /// Drives order `order_id` to `completed` or `failed`.
     pub async fn run(self: &Arc<Self>, order_id: i64) -> Result<Finished, SagaError> {
         let order = self

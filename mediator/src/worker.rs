@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::retry::Backoff;
-use crate::saga::{Finished, Saga, SagaError};
+use crate::saga::{Finished, SagaError, SagaRunner};
 use crate::saga_metrics;
 
 /// How long one BLMOVE waits before the loop looks at the shutdown token.
@@ -22,7 +22,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// Takes and runs orders until `shutdown`; then gives the sagas in flight
 /// `grace` to finish and hands the rest back to the queue.
 pub async fn run(
-    saga: Arc<Saga>,
+    saga: Arc<SagaRunner>,
     mut consumer: Consumer,
     concurrency: usize,
     grace: Duration,
@@ -77,20 +77,20 @@ pub async fn run(
 
 /// Runs one saga and settles its queue entry.
 async fn process(
-    saga: Arc<Saga>,
+    saga: Arc<SagaRunner>,
     queue: ConsumerHandle,
     order_id: i64,
     _permit: OwnedSemaphorePermit,
 ) {
     // Its parent, the request that placed the order, is set once the order
-    // is read (Saga::run).
+    // is read (SagaRunner::run).
     let span = tracing::info_span!("saga", order_id, trace_id = tracing::field::Empty);
     run_and_settle(&saga, &queue, order_id)
         .instrument(span)
         .await
 }
 
-async fn run_and_settle(saga: &Arc<Saga>, queue: &ConsumerHandle, order_id: i64) {
+async fn run_and_settle(saga: &Arc<SagaRunner>, queue: &ConsumerHandle, order_id: i64) {
     let _running = saga_metrics::InFlight::begin();
     let result = match saga.run(order_id).await {
         Err(SagaError::Store(err)) => park_or_give_up(saga, order_id, err).await,
@@ -134,7 +134,7 @@ async fn run_and_settle(saga: &Arc<Saga>, queue: &ConsumerHandle, order_id: i64)
 /// A store error a retry would repeat parks the saga; only if that cannot
 /// be written either does the run end in error.
 async fn park_or_give_up(
-    saga: &Saga,
+    saga: &SagaRunner,
     order_id: i64,
     err: orders::StoreError,
 ) -> Result<Finished, SagaError> {

@@ -25,7 +25,7 @@ pub enum SagaState {
     Failed,
 }
 
-/// What `Saga::from_row` reads: the order's columns, why it is parked, and
+/// What `SagaRow::from_row` reads: the order's columns, why it is parked, and
 /// how many runs it has had (one, and one more per operator's retry).
 macro_rules! saga_columns {
     () => {
@@ -86,9 +86,10 @@ impl SagaState {
     }
 }
 
-/// One saga: its order and why it is parked, if it is.
+/// One saga as its row holds it: its order and why it is parked, if it is
+/// (the mediator's runner is `mediator::SagaRunner`).
 #[derive(Debug, Clone)]
-pub struct Saga {
+pub struct SagaRow {
     pub order: Order,
     pub state: SagaState,
     pub parked_reason: Option<String>,
@@ -97,7 +98,7 @@ pub struct Saga {
     pub attempts: i64,
 }
 
-impl Saga {
+impl SagaRow {
     fn from_row(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
         let order = Order::from_row(row)?;
         Ok(Self {
@@ -113,8 +114,7 @@ impl Saga {
 /// Which sagas a list selects; every field narrows it.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// A customer's status (`pending` is the first three states) or a state.
-    pub status: Option<String>,
+    pub status: Option<StatusFilter>,
     pub username: Option<String>,
     pub reason: Option<String>,
     /// Created at or after.
@@ -149,13 +149,49 @@ impl Filter {
             &self.until,
         ]
     }
+}
 
-    /// Whether `status` names a customer's status or a saga state.
-    pub fn status_is_known(&self) -> bool {
-        self.status
-            .as_deref()
-            .is_none_or(|s| Status::parse(s).is_some() || SagaState::parse(s).is_some())
+/// What a list's `status` selects: the customer's `pending` (running,
+/// compensating and parked together), or one saga state (`completed` and
+/// `failed` are both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Pending,
+    State(SagaState),
+}
+
+impl StatusFilter {
+    /// `None` for a status nobody has.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(StatusFilter::Pending),
+            other => SagaState::parse(other).map(StatusFilter::State),
+        }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Pending => "pending",
+            StatusFilter::State(state) => state.as_str(),
+        }
+    }
+}
+
+/// Bound as the text `filter_sql!` compares with.
+impl ToSql for StatusFilter {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.as_str().to_sql(ty, out)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
 
 impl Store {
@@ -166,7 +202,7 @@ impl Store {
         filter: &Filter,
         before: Option<i64>,
         limit: i64,
-    ) -> Answer<Vec<Saga>> {
+    ) -> Answer<Vec<SagaRow>> {
         let sql = concat!(
             "SELECT ",
             saga_columns!(),
@@ -180,7 +216,7 @@ impl Store {
             [status, username, reason, since, until, &before, &limit];
         let db = self.db().await?;
         let rows = db.query(&db.prepare_cached(sql).await?, &params).await?;
-        rows.iter().map(Saga::from_row).collect()
+        rows.iter().map(SagaRow::from_row).collect()
     }
 }
 
@@ -214,7 +250,7 @@ impl HistoryEntry {
 
 impl Store {
     /// Saga `id` with its history; `None` if there is none.
-    pub async fn find(&self, id: i64) -> Answer<Option<(Saga, Vec<HistoryEntry>)>> {
+    pub async fn find(&self, id: i64) -> Answer<Option<(SagaRow, Vec<HistoryEntry>)>> {
         let sql = concat!(
             "SELECT ",
             saga_columns!(),
@@ -229,7 +265,7 @@ impl Store {
                 id,
                 detail: format!("history: {err}"),
             })?;
-        Ok(Some((Saga::from_row(&row)?, history)))
+        Ok(Some((SagaRow::from_row(&row)?, history)))
     }
 }
 
@@ -297,7 +333,7 @@ impl Store {
     }
 }
 
-/// The columns of a changed row that `Saga::from_row` reads.
+/// The columns of a changed row that `SagaRow::from_row` reads.
 macro_rules! returning {
     () => {
         concat!(" RETURNING ", saga_columns!())
@@ -307,9 +343,9 @@ macro_rules! returning {
 /// What became of an operator's action on one saga.
 #[derive(Debug)]
 pub enum Acted {
-    Done(Saga),
+    Done(SagaRow),
     /// Not in a state the action applies to: the saga as it is.
-    Refused(Saga),
+    Refused(SagaRow),
     Missing,
 }
 
@@ -323,7 +359,7 @@ impl Store {
             db.query_opt(&db.prepare_cached(sql).await?, params).await?
         };
         if let Some(row) = changed {
-            return Ok(Acted::Done(Saga::from_row(&row)?));
+            return Ok(Acted::Done(SagaRow::from_row(&row)?));
         }
         Ok(match self.find(id).await? {
             Some((saga, _)) => Acted::Refused(saga),

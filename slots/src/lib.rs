@@ -23,7 +23,7 @@ pub async fn build(
     let (listen, database) = (settings.listen.clone(), settings.database.clone());
     let routes = |pool| async move {
         calendar::open_slots(&pool, &settings.slots(), settings.capacity).await?;
-        Ok(routes::reservations(pool, Arc::new(settings.callers)))
+        Ok(routes::all(pool, Arc::new(settings.callers)))
     };
     common::service::serve_with_database(&listen, &database, migrations, routes, shutdown).await
 }

@@ -6,14 +6,13 @@ mod users;
 
 use std::sync::Arc;
 
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
+use common::http::Routes;
 use warp::Filter;
 
 use crate::Context;
 
-pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
-    users::post::route(context.clone())
+pub fn all(context: Arc<Context>) -> Routes {
+    let filter = users::post::route(context.clone())
         .or(token::obtain::route(context.clone()))
         .unify()
         .or(token::refresh::route(context.clone()))
@@ -24,5 +23,15 @@ pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(openapi::route())
         .unify()
-        .boxed()
+        .boxed();
+    // Every path template auth serves, from each route's module.
+    let paths = vec![
+        users::post::PATH,
+        token::obtain::PATH,
+        token::refresh::PATH,
+        token::logout::PATH,
+        token::verify::PATH,
+        openapi::PATH,
+    ];
+    Routes { filter, paths }
 }

@@ -8,6 +8,9 @@ use warp::Filter;
 
 const DESCRIPTION: &str = include_str!("../../../openapi.yaml");
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/openapi.yaml";
+
 pub fn route() -> BoxedFilter<(Response,)> {
     warp::path!("api" / "openapi.yaml")
         .and(warp::get())

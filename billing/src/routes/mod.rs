@@ -7,16 +7,15 @@ mod settlements;
 
 use std::sync::Arc;
 
+use common::http::Routes;
 use deadpool_postgres::Pool;
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
 use warp::Filter;
 
 use crate::Settings;
 
-pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
+pub fn all(pool: Pool, settings: &Settings) -> Routes {
     let callers = Arc::new(settings.callers.clone());
-    accounts::get::route(pool.clone(), settings.verifier.clone())
+    let filter = accounts::get::route(pool.clone(), settings.verifier.clone())
         .or(accounts::deposit::route(
             pool.clone(),
             settings.verifier.clone(),
@@ -35,5 +34,15 @@ pub fn all(pool: Pool, settings: &Settings) -> BoxedFilter<(Response,)> {
         .unify()
         .or(reservations::routes(pool, callers))
         .unify()
-        .boxed()
+        .boxed();
+    // Every path template billing serves, from each route's module.
+    let paths = vec![
+        accounts::get::PATH,
+        accounts::deposit::PATH,
+        profiles::post::PATH,
+        profiles::delete::PATH,
+        settlements::PATH,
+        ledger::PATH,
+    ];
+    Routes { filter, paths }
 }

@@ -26,6 +26,9 @@ struct Settle {
     order_ids: Vec<i64>,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/internal/settlements";
+
 pub fn route(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
     warp::path!("internal" / "settlements")
         .and(warp::post())

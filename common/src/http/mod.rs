@@ -1,12 +1,14 @@
 //! Everything HTTP that the services share: the error type and the
 //! rejection handler, JSON bodies, the authentication filters, the
-//! operational routes and the server itself.
+//! operational routes, the route templates that label metrics and spans,
+//! and the server itself.
 
 pub mod auth;
 pub mod error;
 pub mod idempotency;
 pub mod json;
 pub mod ops;
+pub mod paths;
 pub mod proxies;
 pub mod server;
 
@@ -17,6 +19,7 @@ pub use auth::{
 pub use error::ApiError;
 pub use idempotency::{idempotency_key, IdempotencyKey};
 pub use json::{json_body, json_reply};
+pub use paths::Routes;
 pub use proxies::{client_address, TrustedProxies};
 pub use server::{serve, Server};
 

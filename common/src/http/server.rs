@@ -21,13 +21,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower_service::Service;
 use tracing::Instrument;
-use warp::filters::BoxedFilter;
 use warp::http::{Request, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use super::error::{recover, ApiError};
 use super::ops::{self, ReadyCheck};
+use super::paths::{self, Routes};
 use crate::config::Listen;
 use crate::{metrics, telemetry};
 
@@ -39,15 +39,19 @@ pub struct Server {
 }
 
 /// Binds `routes` (with the operational routes) where `listen` says, with
-/// its header-read and request timeouts. Must be called inside the runtime.
+/// its header-read and request timeouts, their templates declared for the
+/// metrics and spans. Must be called inside the runtime.
 pub fn serve(
     listen: &Listen,
-    routes: BoxedFilter<(Response,)>,
+    routes: Routes,
     ready: ReadyCheck,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Server> {
+    paths::declare(&routes.paths);
+    paths::declare(paths::OPS);
     let draining = Arc::new(AtomicBool::new(false));
     let app = routes
+        .filter
         .or(ops::routes(unready_while_draining(ready, draining.clone())))
         .unify()
         .recover(recover)
@@ -216,6 +220,10 @@ mod tests {
             .unify()
             .boxed();
         let ready: ReadyCheck = std::sync::Arc::new(|| async { Ok(()) }.boxed());
+        let routes = Routes {
+            filter: routes,
+            paths: vec!["/slow", "/echo"],
+        };
         let server = serve(&listen, routes, ready, shutdown).expect("bound");
         tokio::spawn(server.run);
         server.addr

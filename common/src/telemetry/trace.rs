@@ -26,7 +26,7 @@ pub fn server_span(method: &Method, path: &str, headers: &HeaderMap) -> Span {
     if !tracing_enabled() {
         return Span::none();
     }
-    let route = metrics::route_label(path);
+    let route = crate::http::paths::route_label(path);
     if matches!(route, "/health" | "/ready" | "/metrics") {
         return Span::none();
     }

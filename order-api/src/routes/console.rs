@@ -17,6 +17,9 @@ const SCRIPT: &str = include_str!("../../console/console.js");
 const POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
                       base-uri 'none'; form-action 'self'";
 
+/// The templates of the console's paths: the page, and each of its files.
+pub const PATHS: [&str; 2] = ["/console/", "/console/{file}"];
+
 pub fn route() -> BoxedFilter<(Response,)> {
     // The path first: a method filter in front would answer 405 to every
     // other service path's unmatched POST instead of its 404.

@@ -6,14 +6,13 @@ mod orders;
 
 use std::sync::Arc;
 
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
+use common::http::Routes;
 use warp::Filter;
 
 use crate::Context;
 
-pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
-    orders::post::route(context.clone())
+pub fn all(context: Arc<Context>) -> Routes {
+    let filter = orders::post::route(context.clone())
         .or(orders::list::route(context.clone()))
         .unify()
         .or(orders::get::route(context.clone()))
@@ -22,5 +21,9 @@ pub fn all(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(console::route())
         .unify()
-        .boxed()
+        .boxed();
+    // Every path template order-api serves, from each route's module.
+    let orders = [orders::post::PATH, orders::list::PATH, orders::get::PATH];
+    let paths = [&orders[..], &admin::PATHS, &console::PATHS].concat();
+    Routes { filter, paths }
 }

@@ -19,6 +19,9 @@ struct Logout {
     refresh: String,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/token/logout/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "token" / "logout")
         .and(warp::post())

@@ -25,6 +25,9 @@ struct Login {
     password: LoginPassword,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/token/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "token")
         .and(warp::post())

@@ -20,6 +20,9 @@ struct Refresh {
     refresh: String,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/token/refresh/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "token" / "refresh")
         .and(warp::post())

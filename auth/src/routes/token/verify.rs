@@ -19,6 +19,9 @@ struct Verify {
     token: String,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/token/verify/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "token" / "verify")
         .and(warp::post())

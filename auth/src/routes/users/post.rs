@@ -33,6 +33,9 @@ struct SignUp {
     email: Email,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/auth/users/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "auth" / "users")
         .and(warp::post())

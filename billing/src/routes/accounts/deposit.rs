@@ -28,6 +28,9 @@ struct Deposit {
     amount: Amount,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/accounts/{username}/deposit";
+
 pub fn route(
     pool: Pool,
     verifier: Arc<TokenVerifier>,

@@ -12,6 +12,9 @@ use warp::Filter;
 
 use crate::accounts;
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/accounts/{username}";
+
 pub fn route(pool: Pool, verifier: Arc<TokenVerifier>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "accounts" / String)
         .and(warp::get())

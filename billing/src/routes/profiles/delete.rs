@@ -22,6 +22,9 @@ struct Owner {
     user_id: i64,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/profiles/{username}";
+
 pub fn route(pool: Pool, callers: Arc<Callers>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "profiles" / String)
         .and(warp::delete())

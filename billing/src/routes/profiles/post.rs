@@ -27,6 +27,9 @@ struct NewProfile {
     user_id: i64,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/profiles/";
+
 pub fn route(pool: Pool, callers: Arc<Callers>, opening: Decimal) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "profiles")
         .and(warp::post())

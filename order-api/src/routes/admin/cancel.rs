@@ -13,6 +13,9 @@ use warp::Filter;
 
 use crate::Context;
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/admin/sagas/{id}/cancel";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / i64 / "cancel")
         .and(warp::post())

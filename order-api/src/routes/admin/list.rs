@@ -6,15 +6,17 @@
 use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
-use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
 use super::query::SagaQuery;
-use super::view::SagaView;
+use super::view::{SagaPage, SagaView};
 use crate::Context;
+
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/admin/sagas";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas")
@@ -40,8 +42,5 @@ async fn handle(
         .then(|| sagas.last().map(|saga| saga.order.id))
         .flatten();
     let sagas: Vec<SagaView> = sagas.into_iter().map(SagaView::from).collect();
-    Ok(json_reply(
-        &json!({"sagas": sagas, "next_before": next_before}),
-        StatusCode::OK,
-    ))
+    Ok(json_reply(&SagaPage { sagas, next_before }, StatusCode::OK))
 }

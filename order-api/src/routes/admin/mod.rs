@@ -19,11 +19,21 @@ use warp::reply::Response;
 use warp::Filter;
 
 use common::http::{json_reply, Admin};
-use orders::oversight::Saga;
-use serde_json::json;
+use orders::oversight::SagaRow;
 use warp::http::StatusCode;
 
 use crate::Context;
+
+/// The admin API's path templates, the literal ones before those with an id.
+pub const PATHS: [&str; 7] = [
+    stats::PATH,
+    list::PATH,
+    retry::BULK_PATH,
+    show::PATH,
+    workers::PATH,
+    retry::PATH,
+    cancel::PATH,
+];
 
 pub fn routes(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     // stats before show: `sagas/stats` is not an id.
@@ -45,11 +55,12 @@ pub fn routes(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 
 /// After an operator's action on one saga: logged with their name, the saga
 /// queued for a run to take it up, and the answer.
-async fn acted(context: &Context, admin: &Admin, saga: Saga, what: &str) -> Response {
+async fn acted(context: &Context, admin: &Admin, saga: SagaRow, what: &str) -> Response {
     let id = saga.order.id;
     tracing::info!(admin = admin.name(), order_id = id, "operator {what}");
     queue_again(context, &[id]).await;
-    json_reply(&json!({"saga": view::SagaView::from(saga)}), StatusCode::OK)
+    let saga = view::SagaView::from(saga);
+    json_reply(&view::OneSaga { saga }, StatusCode::OK)
 }
 
 /// Queues sagas an operator re-drove. A push that fails loses nothing:

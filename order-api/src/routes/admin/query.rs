@@ -2,7 +2,7 @@
 //! and (a list's alone) `before`.
 
 use common::http::ApiError;
-use orders::oversight::Filter as SagaFilter;
+use orders::oversight::{Filter as SagaFilter, StatusFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -23,22 +23,24 @@ pub struct SagaQuery {
 }
 
 impl SagaQuery {
-    /// The filters; 400 for a status nobody has.
+    /// The filters, the status parsed; 400 for a status nobody has.
     pub fn filter(&self) -> Result<SagaFilter, ApiError> {
-        let filter = SagaFilter {
-            status: self.status.clone(),
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(StatusFilter::parse(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "status must be pending, completed, failed, running, compensating or parked",
+                )
+                .with_field("status")
+            })?),
+        };
+        Ok(SagaFilter {
+            status,
             username: self.username.clone(),
             reason: self.reason.clone(),
             since: self.since,
             until: self.until,
-        };
-        if !filter.status_is_known() {
-            return Err(ApiError::bad_request(
-                "status must be pending, completed, failed, running, compensating or parked",
-            )
-            .with_field("status"));
-        }
-        Ok(filter)
+        })
     }
 
     /// `limit`, or `default` when absent; 400 outside 1 to 1000.

@@ -7,16 +7,21 @@ use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
 use orders::oversight::Acted;
-use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
 use super::query::SagaQuery;
+use super::view::Retried;
 use crate::Context;
 
 const MAX_BULK: i64 = 1000;
+
+/// The templates of this module's paths (one saga, and in bulk), which label
+/// their metrics and spans.
+pub const PATH: &str = "/api/admin/sagas/{id}/retry";
+pub const BULK_PATH: &str = "/api/admin/sagas/retry";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / i64 / "retry")
@@ -79,7 +84,11 @@ async fn handle_bulk(
     );
     super::queue_again(&context, &ids).await;
     Ok(json_reply(
-        &json!({"retried": ids.len(), "ids": ids, "more": ids.len() as i64 == limit}),
+        &Retried {
+            retried: ids.len(),
+            more: ids.len() as i64 == limit,
+            ids,
+        },
         StatusCode::OK,
     ))
 }

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
-use serde_json::{json, Value};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::view::SagaView;
+use super::view::{RunEntry, SagaDetail, SagaView};
 use crate::Context;
+
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/admin/sagas/{id}";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / i64)
@@ -37,19 +39,12 @@ async fn handle(id: i64, _admin: Admin, context: Arc<Context>) -> Result<Respons
         .into_iter()
         .find(|worker| worker.in_flight.contains(&entry))
         .map(|worker| worker.id);
-    // Each entry with the run it belongs to: an operator's retry starts the next.
-    let mut attempt = 1;
-    let history: Vec<Value> = history
-        .into_iter()
-        .map(|entry| {
-            attempt += u32::from(entry.is_retry());
-            let mut entry = serde_json::to_value(entry).unwrap_or(Value::Null);
-            entry["attempt"] = json!(attempt);
-            entry
-        })
-        .collect();
     Ok(json_reply(
-        &json!({"saga": SagaView::from(saga), "history": history, "worker": worker}),
+        &SagaDetail {
+            saga: SagaView::from(saga),
+            history: RunEntry::number(history),
+            worker,
+        },
         StatusCode::OK,
     ))
 }

@@ -9,16 +9,17 @@ use std::sync::Arc;
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
 use orders::oversight::SagaState;
 use serde::Deserialize;
-use serde_json::json;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::view::{seconds_between, WorkerView};
+use super::view::{seconds_between, Stats, WorkerLoad, WorkerView};
 use crate::Context;
+
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/admin/sagas/stats";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "sagas" / "stats")
@@ -51,42 +52,34 @@ async fn handle(_admin: Admin, query: Query, context: Arc<Context>) -> Result<Re
     let workers = queue::workers(&mut redis, &context.queue)
         .await
         .map_err(redis_unavailable)?;
-    let by_state: BTreeMap<&str, i64> = counts
+    let by_state: BTreeMap<&'static str, i64> = counts
         .by_state
         .iter()
         .map(|(state, n)| (state.as_str(), *n))
         .collect();
-    let by_reason: BTreeMap<&str, i64> = counts
-        .by_reason
-        .iter()
-        .map(|(reason, n)| (reason.as_str(), *n))
-        .collect();
+    let by_reason: BTreeMap<String, i64> = counts.by_reason.into_iter().collect();
     let oldest = counts
         .oldest_unfinished
         .map(|at| seconds_between(at, OffsetDateTime::now_utc()));
-    let workers: Vec<_> = workers
+    let workers = workers
         .into_iter()
-        .map(WorkerView::from)
-        .map(|w| {
-            let last_heartbeat = w.last_heartbeat.format(&Rfc3339).ok();
-            json!({"id": w.id, "last_heartbeat": last_heartbeat, "in_flight": w.in_flight.len()})
-        })
+        .map(|worker| WorkerLoad::from(WorkerView::from(worker)))
         .collect();
     let parked = by_state
         .get(SagaState::Parked.as_str())
         .copied()
         .unwrap_or(0);
     Ok(json_reply(
-        &json!({
-            "by_state": by_state,
-            "by_reason": by_reason,
-            "oldest_unfinished_seconds": oldest,
-            "queue_depth": depth,
-            "workers": workers,
-            "parked": parked,
-            "finished_since": since.format(&Rfc3339).ok(),
-            "version": common::version::VERSION,
-        }),
+        &Stats {
+            by_state,
+            by_reason,
+            oldest_unfinished_seconds: oldest,
+            queue_depth: depth,
+            workers,
+            parked,
+            finished_since: since,
+            version: common::version::VERSION,
+        },
         StatusCode::OK,
     ))
 }

@@ -1,7 +1,10 @@
-//! A saga as an operator reads it: the whole order, its state, how long it
-//! has run.
+//! What the admin API answers, as types: a saga as an operator reads it
+//! (the whole order, its state, how long it has run), a worker, and the
+//! body of each route's answer.
 
-use orders::oversight::{Saga, SagaState};
+use std::collections::BTreeMap;
+
+use orders::oversight::{HistoryEntry, SagaRow, SagaState};
 use orders::{Details, Status};
 use queue::Worker;
 use rust_decimal::Decimal;
@@ -37,8 +40,8 @@ pub struct SagaView {
     pub trace_id: Option<String>,
 }
 
-impl From<Saga> for SagaView {
-    fn from(saga: Saga) -> Self {
+impl From<SagaRow> for SagaView {
+    fn from(saga: SagaRow) -> Self {
         let order = saga.order;
         let end = if saga.state.is_final() {
             order.updated_at
@@ -96,4 +99,97 @@ impl From<Worker> for WorkerView {
 
 pub fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
     ((to - from).as_seconds_f64() * 1000.0).round().max(0.0) / 1000.0
+}
+
+/// `GET /api/admin/sagas`: a page, newest first; `next_before` pages on.
+#[derive(Debug, Serialize)]
+pub struct SagaPage {
+    pub sagas: Vec<SagaView>,
+    pub next_before: Option<i64>,
+}
+
+/// An operator's retry or cancel of one saga: the saga after it.
+#[derive(Debug, Serialize)]
+pub struct OneSaga {
+    pub saga: SagaView,
+}
+
+/// `GET /api/admin/sagas/{id}`: the saga, its history, and the worker that
+/// holds it now, if one does.
+#[derive(Debug, Serialize)]
+pub struct SagaDetail {
+    pub saga: SagaView,
+    pub history: Vec<RunEntry>,
+    pub worker: Option<String>,
+}
+
+/// An entry of the history with the run it belongs to (1, and one more
+/// after each operator's retry).
+#[derive(Debug, Serialize)]
+pub struct RunEntry {
+    #[serde(flatten)]
+    pub entry: HistoryEntry,
+    pub attempt: u32,
+}
+
+impl RunEntry {
+    /// Numbers the runs of `history`, oldest first.
+    pub fn number(history: Vec<HistoryEntry>) -> Vec<Self> {
+        let mut attempt = 1;
+        history
+            .into_iter()
+            .map(|entry| {
+                attempt += u32::from(entry.is_retry());
+                Self { entry, attempt }
+            })
+            .collect()
+    }
+}
+
+/// `POST /api/admin/sagas/retry`: what a bulk retry re-drove.
+#[derive(Debug, Serialize)]
+pub struct Retried {
+    pub retried: usize,
+    pub ids: Vec<i64>,
+    /// The limit was reached: more may match.
+    pub more: bool,
+}
+
+/// `GET /api/admin/workers`.
+#[derive(Debug, Serialize)]
+pub struct Workers {
+    pub workers: Vec<WorkerView>,
+}
+
+/// `GET /api/admin/sagas/stats`.
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub by_state: BTreeMap<&'static str, i64>,
+    pub by_reason: BTreeMap<String, i64>,
+    pub oldest_unfinished_seconds: Option<f64>,
+    pub queue_depth: u64,
+    pub workers: Vec<WorkerLoad>,
+    pub parked: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_since: OffsetDateTime,
+    pub version: &'static str,
+}
+
+/// A worker in the stats: how many entries it holds.
+#[derive(Debug, Serialize)]
+pub struct WorkerLoad {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_heartbeat: OffsetDateTime,
+    pub in_flight: usize,
+}
+
+impl From<WorkerView> for WorkerLoad {
+    fn from(worker: WorkerView) -> Self {
+        Self {
+            id: worker.id,
+            last_heartbeat: worker.last_heartbeat,
+            in_flight: worker.in_flight.len(),
+        }
+    }
 }

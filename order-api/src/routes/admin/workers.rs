@@ -4,15 +4,17 @@
 use std::sync::Arc;
 
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
-use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
 use super::stats::redis_unavailable;
-use super::view::WorkerView;
+use super::view::{WorkerView, Workers};
 use crate::Context;
+
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/admin/workers";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "admin" / "workers")
@@ -29,5 +31,5 @@ async fn handle(_admin: Admin, context: Arc<Context>) -> Result<Response, ApiErr
         .await
         .map_err(redis_unavailable)?;
     let workers: Vec<WorkerView> = workers.into_iter().map(WorkerView::from).collect();
-    Ok(json_reply(&json!({"workers": workers}), StatusCode::OK))
+    Ok(json_reply(&Workers { workers }, StatusCode::OK))
 }

@@ -13,6 +13,9 @@ use warp::Filter;
 use crate::view::OrderWithHistoryView;
 use crate::Context;
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/orders/{id}";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "orders" / i64)
         .and(warp::get())

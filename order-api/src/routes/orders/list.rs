@@ -26,6 +26,9 @@ struct Query {
     status: Option<Status>,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/orders/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "orders")
         .and(warp::get())

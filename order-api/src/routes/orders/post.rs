@@ -42,6 +42,9 @@ struct NewOrder {
     details: Details,
 }
 
+/// The template of this route's path, which labels its metrics and spans.
+pub const PATH: &str = "/api/orders/";
+
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "orders")
         .and(warp::post())

@@ -28,6 +28,7 @@ use warp::Filter;
 pub use participants::Step;
 pub use saga::{Finished, SagaRunner};
 pub use settings::Settings;
+pub use worker::Worker;
 
 /// A started mediator: `addr` serves the operational routes; awaiting
 /// `run` works until the shutdown token fires and everything is handed back.
@@ -37,9 +38,16 @@ pub struct Mediator {
     pub run: BoxFuture<'static, ()>,
 }
 
-/// Connects to the orders database and Redis, registers a worker and binds
-/// the operational routes.
-pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
+/// What a worker is made of: the store, the queue's connection, a
+/// registered consumer and the saga runner.
+struct Parts {
+    store: Store,
+    redis: queue::Connection,
+    consumer: Consumer,
+    saga: Arc<SagaRunner>,
+}
+
+async fn connect(settings: &Settings, shutdown: &CancellationToken) -> anyhow::Result<Parts> {
     saga_metrics::init();
     let store = Store::connect(&settings.database).await?;
     let client = settings.redis.client()?;
@@ -49,8 +57,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let consumer = Consumer::start(client, QueueKeys::new(&settings.queue), redis.clone())
         .await
         .context("registering the worker")?;
-    let handle = consumer.handle.clone();
-    tracing::info!(worker = %handle.id, "worker registered");
+    tracing::info!(worker = %consumer.handle.id, "worker registered");
     let saga = Arc::new(SagaRunner {
         orders: store.clone(),
         participants: participants::Participants::new(
@@ -74,6 +81,32 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         compensation_attempts: settings.compensation_attempts,
         shutdown: shutdown.clone(),
     });
+    Ok(Parts {
+        store,
+        redis,
+        consumer,
+        saga,
+    })
+}
+
+/// A registered worker that runs one order when asked
+/// ([`Worker::process_next`]), and nothing else: no loop, heartbeat,
+/// sweeper or routes.
+pub async fn worker(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Worker> {
+    let parts = connect(&settings, &shutdown).await?;
+    Ok(Worker::new(parts.saga, parts.consumer))
+}
+
+/// Connects to the orders database and Redis, registers a worker and binds
+/// the operational routes.
+pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Mediator> {
+    let Parts {
+        store,
+        redis,
+        consumer,
+        saga,
+    } = connect(&settings, &shutdown).await?;
+    let handle = consumer.handle.clone();
     let no_routes = common::http::Routes {
         filter: warp::any()
             .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })

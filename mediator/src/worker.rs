@@ -75,6 +75,33 @@ pub async fn run(
     }
 }
 
+/// A worker driven one order at a time, without the loop, the heartbeat or
+/// the sweeper: what a test steps through.
+pub struct Worker {
+    saga: Arc<SagaRunner>,
+    consumer: Consumer,
+}
+
+impl Worker {
+    pub(crate) fn new(saga: Arc<SagaRunner>, consumer: Consumer) -> Self {
+        Self { saga, consumer }
+    }
+
+    /// Takes the next order (waiting up to `wait`), runs its saga and
+    /// settles its queue entry, as the loop does for each; the order's id,
+    /// or `None` when none came.
+    pub async fn process_next(&mut self, wait: Duration) -> redis::RedisResult<Option<i64>> {
+        let Some(order_id) = self.consumer.next(wait).await? else {
+            return Ok(None);
+        };
+        let span = tracing::info_span!("saga", order_id, trace_id = tracing::field::Empty);
+        run_and_settle(&self.saga, &self.consumer.handle, order_id)
+            .instrument(span)
+            .await;
+        Ok(Some(order_id))
+    }
+}
+
 /// Runs one saga and settles its queue entry.
 async fn process(
     saga: Arc<SagaRunner>,

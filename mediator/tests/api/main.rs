@@ -7,3 +7,4 @@ mod metrics;
 mod orders_api;
 mod outcomes;
 mod poison;
+mod worker;

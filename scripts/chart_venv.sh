@@ -1,18 +1,9 @@
 # shellcheck shell=bash
-# Sourced by scripts/chart-test, gateway, gateway-ratelimit, rules-test,
-# prometheus and dashboard-test (after scripts/lib.sh, for REPO and
-# STACK_DIR): the Python that runs Helm's engine and the chart's tests.
-#
-# Helm itself comes from PyPI (helm-python-sdk bundles Helm's Go SDK as a
-# shared library), with kubernetes-validate and its offline Kubernetes
-# schemas and pytest, pinned in helm/tests/requirements.txt. They live in a
-# venv under $STACK_DIR/chart-venv, built once and reused until the pins
-# change (scripts/venv.sh).
+# Sourced by scripts/chart-test, gateway, gateway-ratelimit, rules-test and
+# prometheus (after scripts/lib.sh): the project's one Python environment
+# (scripts/venv.sh, pins in requirements.txt) under the name they call it by.
 
 # shellcheck source=scripts/venv.sh
 source "$REPO/scripts/venv.sh"
 
-# Prints the venv's python, building the venv first when needed.
-chart_venv_python() {
-  pinned_venv_python chart-venv "$REPO/helm/tests/requirements.txt"
-}
+chart_venv_python() { venv_python; }

@@ -11,7 +11,7 @@ rules as a plain Prometheus rules file, and its Grafana dashboard's queries.
         per panel target: the panel's title, its refId and the query with
         Grafana's variables filled in as scripts/dashboard-test sends them
 
-Used by scripts/rules-test, scripts/prometheus, scripts/dashboard_test.py
+Used by scripts/rules-test, scripts/prometheus, pytests/test_dashboard.py
 and the chart's tests under helm/tests.
 """
 

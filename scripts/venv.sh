@@ -1,16 +1,20 @@
 # shellcheck shell=bash
-# Sourced after scripts/lib.sh (for REPO and STACK_DIR): a Python venv under
-# $STACK_DIR (git-ignored) holding a requirements file's pins, built once and
-# reused until the pins change. Needs python3 and pip and, past the first
-# run, no network. Used by scripts/chart_venv.sh, scripts/fuzz and
-# scripts/trace-check:
-#   python=$(pinned_venv_python trace-venv "$REPO/scripts/trace-requirements.txt")
+# Sourced after scripts/lib.sh (for REPO and STACK_DIR): the project's one
+# Python environment, a venv under $STACK_DIR/venv (git-ignored) holding the
+# pins of requirements.txt, built once and reused until the pins change.
+# Needs python3 and pip and, past the first run, no network. Used by
+# scripts/trace-check, dashboard-test and fuzz, and through
+# scripts/chart_venv.sh by chart-test, gateway, gateway-ratelimit,
+# rules-test and prometheus:
+#   python=$(venv_python)
 
-# pinned_venv_python NAME REQUIREMENTS: prints the python of $STACK_DIR/NAME,
-# building the venv first when needed.
-pinned_venv_python() {
-  local name=$1 requirements=$2
-  local venv=$STACK_DIR/$name
+# The pytest plugins schemathesis brings (its own, hypothesis', anyio's)
+# cost every pytest run about 2 s to load and no suite uses them.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+
+# Prints the venv's python, building the venv first when needed.
+venv_python() {
+  local venv=$STACK_DIR/venv requirements=$REPO/requirements.txt
   # The copy of the pins the venv was built with: written last, so a venv
   # whose install failed half-way is never taken as ready.
   local stamp=$venv/requirements.txt
@@ -25,14 +29,14 @@ pinned_venv_python() {
     if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then
       exit 0
     fi
-    _pinned_venv_build "$venv" "$requirements"
-  ) 9>"$STACK_DIR/$name.lock" || return 1
+    _venv_build "$venv" "$requirements"
+  ) 9>"$STACK_DIR/venv.lock" || return 1
   echo "$venv/bin/python"
 }
 
 # Builds the venv next to the old one and swaps it in, so a run still using
 # the old one is not pulled from under it until the new one is complete.
-_pinned_venv_build() {
+_venv_build() {
   local venv=$1 requirements=$2 new=$1.new
   local pip_flags=(--quiet --disable-pip-version-check --no-input)
   command -v python3 >/dev/null || {

@@ -9,6 +9,7 @@ mod refresh_tokens;
 mod routes;
 mod settings;
 mod throttle;
+mod upkeep;
 mod users;
 
 use std::future::Future;
@@ -59,9 +60,10 @@ pub async fn build(
         if let Some(account) = &settings.admin {
             admins::keep(&pool, account, settings.bcrypt_cost).await?;
         }
-        tokio::spawn(refresh_tokens::prune_every(
+        tokio::spawn(upkeep::prune_every(
             pool.clone(),
             settings.session_prune_interval,
+            settings.login_limits.window,
         ));
         let dummy_hash =
             credentials::hash("not a real password".into(), settings.bcrypt_cost).await?;

@@ -6,7 +6,7 @@
 //! its expiry. A token of a live session that is not its current one was
 //! spent before: it is taken as stolen and revokes the session, as does a
 //! logout. A user keeps at most `max_sessions` live sessions, the oldest
-//! revoked first; revoked and expired rows are pruned on a timer.
+//! revoked first; revoked and expired rows are pruned on a timer (`upkeep`).
 //!
 //! The table's name, and its `spent` state, come from when it kept a row
 //! per token; rows left `spent` by then are read as before.
@@ -160,29 +160,4 @@ pub async fn prune(db: &impl GenericClient) -> Result<u64, tokio_postgres::Error
         &[],
     )
     .await
-}
-
-/// Prunes every `every`, a batch at a time, for as long as auth runs.
-pub async fn prune_every(pool: deadpool_postgres::Pool, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    loop {
-        ticks.tick().await;
-        loop {
-            let pruned = match pool.get().await {
-                Ok(conn) => prune(&**conn).await,
-                Err(err) => {
-                    tracing::warn!(error = %err, "pruning sessions: no database connection");
-                    break;
-                }
-            };
-            match pruned {
-                Ok(1000) => continue,
-                Ok(_) => break,
-                Err(err) => {
-                    tracing::warn!(error = %err, "pruning sessions");
-                    break;
-                }
-            }
-        }
-    }
 }

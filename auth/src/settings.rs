@@ -34,7 +34,7 @@ pub struct Settings {
     /// user keeps; a login past it ends their oldest.
     pub max_sessions: i64,
     /// `SESSION_PRUNE_INTERVAL_SECS` (default 300): how often revoked and
-    /// expired sessions are deleted.
+    /// expired sessions, and login attempts past their window, are deleted.
     pub session_prune_interval: Duration,
     /// Login attempts allowed within a window (see `throttle`):
     /// `LOGIN_FAILURES_PER_USERNAME` (default 10: per username and client

@@ -150,19 +150,26 @@ pub async fn admit(
         )
         .await?
         .get(0);
-    // Bounded work per attempt keeps the table bounded by the attempt rate.
-    tx.execute(
-        "DELETE FROM login_failures WHERE id IN (
-             SELECT id FROM login_failures
-             WHERE at < now() - make_interval(secs => $1) LIMIT 100
-         )",
-        &[&limits.window.as_secs_f64()],
-    )
-    .await?;
     Ok(Verdict::Admitted {
         attempt,
         slowed: under_attack,
     })
+}
+
+/// Deletes attempts older than `window`, which no count reads any more, at
+/// most 1000; how many. Run on a timer (`upkeep`), off the login path.
+pub async fn prune(
+    db: &impl tokio_postgres::GenericClient,
+    window: Duration,
+) -> Result<u64, tokio_postgres::Error> {
+    db.execute(
+        "DELETE FROM login_failures WHERE id IN (
+             SELECT id FROM login_failures
+             WHERE at < now() - make_interval(secs => $1) LIMIT 1000
+         )",
+        &[&window.as_secs_f64()],
+    )
+    .await
 }
 
 /// Forgets a successful login's attempt.

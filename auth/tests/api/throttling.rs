@@ -203,3 +203,28 @@ async fn malformed_logins_are_400() {
         assert_eq!(response.body["field"], json!("username"));
     }
 }
+
+#[tokio::test]
+async fn attempts_past_the_window_are_deleted_on_the_timer() {
+    let app = TestApp::spawn_with(true, |settings| {
+        settings.login_limits.window = Duration::from_secs(1);
+        settings.session_prune_interval = Duration::from_millis(200);
+    })
+    .await;
+    let name = unique_name("aged");
+    let signed = app.sign_up(&name, "correct horse").await;
+    assert_eq!(signed.status, 201, "{}", signed.text);
+    let wrong = app.login(&name, "not the password").await;
+    assert_eq!(wrong.status, 401, "{}", wrong.text);
+    assert_eq!(app.attempts_recorded(&name).await, 1);
+
+    let mut recorded = 1;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        recorded = app.attempts_recorded(&name).await;
+        if recorded == 0 {
+            break;
+        }
+    }
+    assert_eq!(recorded, 0, "the attempt outlived its window and a prune");
+}

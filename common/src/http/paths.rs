@@ -4,7 +4,7 @@
 //! with the first declared template it matches: a path no route declares is
 //! `other`, so a client cannot add label values.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{PoisonError, RwLock};
 
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -22,11 +22,13 @@ pub(crate) const OPS: &[&str] = &["/health", "/ready"];
 
 /// Every template declared in this process, in declaration order. Several
 /// services may run in one process (the tests): their templates add up.
-static DECLARED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+/// Written at start, read by every request: readers never wait for each
+/// other.
+static DECLARED: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
 
 /// Adds `paths` to the templates requests are labelled with.
 pub fn declare(paths: &[&'static str]) {
-    let mut declared = DECLARED.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut declared = DECLARED.write().unwrap_or_else(PoisonError::into_inner);
     for path in paths {
         if !declared.contains(path) {
             declared.push(path);
@@ -39,7 +41,7 @@ pub fn route_label(path: &str) -> &'static str {
     if path == "/metrics" {
         return "/metrics";
     }
-    let declared = DECLARED.lock().unwrap_or_else(PoisonError::into_inner);
+    let declared = DECLARED.read().unwrap_or_else(PoisonError::into_inner);
     declared
         .iter()
         .find(|template| matches(template, path))

@@ -42,6 +42,17 @@ impl Step {
     }
 }
 
+/// The history names each step as the orders crate spells it.
+impl From<Step> for orders::Step {
+    fn from(step: Step) -> Self {
+        match step {
+            Step::Money => orders::Step::Money,
+            Step::Item => orders::Step::Item,
+            Step::Slot => orders::Step::Slot,
+        }
+    }
+}
+
 /// What a call to a participant does.
 #[derive(Clone, Copy)]
 enum Action {

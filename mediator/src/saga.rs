@@ -22,7 +22,8 @@ use std::time::Duration;
 use ledger::{Outcome, Reserved};
 use orders::reasons;
 use orders::sagas::{Failing, Finish};
-use orders::{Order, Status, StepRecord, Store, StoreError};
+use orders::{Action, Order, Status, StepRecord, Store, StoreError};
+
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -187,7 +188,7 @@ impl SagaRunner {
                 }
             };
             tracing::info!(step = step.name(), outcome, "reserve");
-            history.push(record(step, "reserve", outcome));
+            history.push(record(step, Action::Reserve, outcome));
             return Ok(attempt);
         }
     }
@@ -219,9 +220,9 @@ impl SagaRunner {
     ) -> Result<Finished, SagaError> {
         for &step in steps.iter().rev() {
             match self.cancel(step, order.id).await? {
-                Ok(outcome) => history.push(record(step, "cancel", &outcome)),
+                Ok(outcome) => history.push(record(step, Action::Cancel, &outcome)),
                 Err(Stuck(why)) => {
-                    history.push(record(step, "cancel", "stuck"));
+                    history.push(record(step, Action::Cancel, "stuck"));
                     return self.park(order.id, why, history).await;
                 }
             }
@@ -329,10 +330,10 @@ impl SagaRunner {
     }
 }
 
-fn record(step: Step, action: &str, outcome: &str) -> StepRecord {
+fn record(step: Step, action: Action, outcome: &str) -> StepRecord {
     StepRecord {
-        step: step.name().to_owned(),
-        action: action.to_owned(),
+        step: step.into(),
+        action,
         outcome: outcome.to_owned(),
         at: OffsetDateTime::now_utc(),
     }

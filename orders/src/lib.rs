@@ -21,7 +21,7 @@ pub mod sagas;
 mod store;
 
 pub use error::StoreError;
-pub use history::StepRecord;
+pub use history::{Action, Step, StepRecord};
 pub use order::{Details, ItemId, Order, Status};
 pub use store::Store;
 

@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::order::columns;
 use crate::store::Answer;
-use crate::{reasons, Order, Status, StepRecord, Store, StoreError};
+use crate::{reasons, Action, Order, Status, Step, StepRecord, Store, StoreError};
 
 /// Where a saga stands. The customer sees `pending` for the first three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -231,11 +231,11 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
-    fn operator(action: &str, admin: &str) -> Self {
+    fn operator(action: Action, admin: &str) -> Self {
         Self {
             record: StepRecord {
-                step: "operator".into(),
-                action: action.into(),
+                step: Step::Operator,
+                action,
                 outcome: "done".into(),
                 at: OffsetDateTime::now_utc(),
             },
@@ -244,7 +244,7 @@ impl HistoryEntry {
     }
 
     pub fn is_retry(&self) -> bool {
-        self.record.step == "operator" && self.record.action == "retry"
+        self.record.step == Step::Operator && self.record.action == Action::Retry
     }
 }
 
@@ -384,7 +384,7 @@ impl Store {
     /// queues it. A run takes it up where it stopped: every step is idempotent
     /// by order id, and a failing saga resumes compensating.
     pub async fn retry(&self, id: i64, admin: &str) -> Answer<Acted> {
-        let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
+        let entry = entry_json(&HistoryEntry::operator(Action::Retry, admin))?;
         self.act(id, RETRY, &[&id, &entry]).await
     }
 
@@ -401,7 +401,7 @@ impl Store {
          ) AND parked_at IS NOT NULL
          RETURNING id"
         );
-        let entry = entry_json(&HistoryEntry::operator("retry", admin))?;
+        let entry = entry_json(&HistoryEntry::operator(Action::Retry, admin))?;
         let [status, username, reason, since, until] = filter.params();
         let params: [&(dyn ToSql + Sync); 7] =
             [status, username, reason, since, until, &limit, &entry];
@@ -425,7 +425,7 @@ impl Store {
     /// it any more (a completion needs no reason set), so it compensates. A
     /// saga already failing keeps its reason and is refused.
     pub async fn cancel(&self, id: i64, admin: &str) -> Answer<Acted> {
-        let entry = entry_json(&HistoryEntry::operator("cancel", admin))?;
+        let entry = entry_json(&HistoryEntry::operator(Action::Cancel, admin))?;
         let reason = reasons::CANCELLED_BY_OPERATOR;
         self.act(id, CANCEL, &[&id, &entry, &reason]).await
     }

@@ -7,7 +7,7 @@ use common::money::Amount;
 use common::testing::TestDatabase;
 use orders::placing::{NewOrder, Placed};
 use orders::sagas::Finish;
-use orders::{Details, ItemId, Order, Status, StepRecord, Store};
+use orders::{Action, Details, ItemId, Order, Status, Step, StepRecord, Store};
 use time::OffsetDateTime;
 
 /// A database of its own, connected as the services connect.
@@ -111,8 +111,8 @@ async fn an_order_the_database_refuses_does_not_fail_the_rest_of_its_batch() {
 
 fn step(outcome: &str) -> StepRecord {
     StepRecord {
-        step: "money".into(),
-        action: "reserve".into(),
+        step: Step::Money,
+        action: Action::Reserve,
         outcome: outcome.into(),
         at: OffsetDateTime::now_utc(),
     }

@@ -23,7 +23,13 @@ const CLUSTER_CALL_TIMEOUT: Duration = Duration::from_secs(6);
 #[derive(Clone)]
 pub enum Redis {
     Server(Client),
-    Cluster(ClusterClient),
+    Cluster {
+        /// Every call within `CLUSTER_CALL_TIMEOUT`.
+        shared: ClusterClient,
+        /// No budget beyond each attempt's reply timeout, which a blocking
+        /// connection sets from its wait.
+        blocking: ClusterClient,
+    },
 }
 
 /// A connection to the queue's Redis, shared by every task of a process
@@ -50,14 +56,8 @@ impl Redis {
                     .await
                     .map(Connection::Server)
             }
-            Redis::Cluster(client) => {
-                let config = ClusterConfig::new()
-                    .set_connection_timeout(CONNECT_TIMEOUT)
-                    .set_response_timeout(RESPONSE_TIMEOUT);
-                client
-                    .get_async_connection_with_config(config)
-                    .await
-                    .map(Connection::Cluster)
+            Redis::Cluster { shared, .. } => {
+                shared.get_async_connection().await.map(Connection::Cluster)
             }
         }
     }
@@ -77,11 +77,11 @@ impl Redis {
                     .await
                     .map(BlockingConnection::Server)
             }
-            Redis::Cluster(client) => {
+            Redis::Cluster { blocking, .. } => {
                 let config = ClusterConfig::new()
                     .set_connection_timeout(CONNECT_TIMEOUT)
                     .set_response_timeout(response_timeout);
-                client
+                blocking
                     .get_async_connection_with_config(config)
                     .await
                     .map(BlockingConnection::Cluster)
@@ -89,19 +89,25 @@ impl Redis {
         }
     }
 
-    /// A cluster client for `nodes` (seed URLs), with the call budget set.
+    /// The cluster clients for `nodes` (seed URLs).
     pub(crate) fn cluster(
         nodes: Vec<String>,
         certificates: Option<redis::TlsCertificates>,
     ) -> RedisResult<Self> {
-        let mut builder = ClusterClient::builder(nodes)
-            .connection_timeout(CONNECT_TIMEOUT)
-            .response_timeout(RESPONSE_TIMEOUT)
-            .overall_response_timeout(Some(CLUSTER_CALL_TIMEOUT));
-        if let Some(certificates) = certificates {
-            builder = builder.certs(certificates);
-        }
-        builder.build().map(Redis::Cluster)
+        let client = |budget: Option<Duration>| {
+            let mut builder = ClusterClient::builder(nodes.clone())
+                .connection_timeout(CONNECT_TIMEOUT)
+                .response_timeout(RESPONSE_TIMEOUT)
+                .overall_response_timeout(budget);
+            if let Some(certificates) = certificates.clone() {
+                builder = builder.certs(certificates);
+            }
+            builder.build()
+        };
+        Ok(Redis::Cluster {
+            shared: client(Some(CLUSTER_CALL_TIMEOUT))?,
+            blocking: client(None)?,
+        })
     }
 }
 
@@ -146,12 +152,7 @@ macro_rules! delegate_connection_like {
 delegate_connection_like!(Connection);
 delegate_connection_like!(BlockingConnection);
 
-/// `redis.connect()`.
-pub async fn connect(redis: &Redis) -> RedisResult<Connection> {
-    redis.connect().await
-}
-
-/// `connect`, waiting up to 30 s for a Redis that is starting or restarting.
+/// `redis.connect()`, waiting up to 30 s for a Redis that is starting or restarting.
 pub async fn connect_patiently(redis: &Redis) -> RedisResult<Connection> {
     patiently("connect", || redis.connect()).await
 }

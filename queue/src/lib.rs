@@ -32,7 +32,7 @@ mod settings;
 
 use redis::{AsyncCommands, RedisResult};
 
-pub use connection::{connect, connect_patiently, ping, ready_check, Connection, Redis};
+pub use connection::{connect_patiently, ping, ready_check, Connection, Redis};
 pub use consumer::{Consumer, ConsumerHandle};
 pub use inspect::{depth, workers, Worker};
 pub use settings::RedisSettings;

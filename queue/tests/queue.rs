@@ -20,7 +20,7 @@ impl TestQueue {
     async fn new() -> Self {
         let url = common::config::string("TEST_REDIS_URL", "redis://127.0.0.1:56379");
         let client = RedisSettings::new(&url).client().expect("a Redis URL");
-        let conn = queue::connect(&client).await.expect("Redis answers");
+        let conn = client.connect().await.expect("Redis answers");
         let keys = QueueKeys::new(&common::testing::unique_name("test"));
         Self { keys, client, conn }
     }

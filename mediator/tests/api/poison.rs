@@ -149,7 +149,7 @@ async fn a_queue_entry_that_is_not_an_order_goes_to_the_dead_list() {
     let client = RedisSettings::new(&redis_url())
         .client()
         .expect("a Redis URL");
-    let mut redis = queue::connect(&client).await.expect("redis");
+    let mut redis = client.connect().await.expect("redis");
     let name = unique_name("alive");
     let token = stack.user(&name, 100).await;
 

@@ -30,6 +30,14 @@ const INITIAL_STOCK: i32 = 25;
 /// once would stretch their timings past the heartbeats they test.
 static ONE_DRILL_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A fresh drill, once the drills before it are done; the guard keeps the
+/// others waiting until it is dropped.
+async fn begin() -> (tokio::sync::MutexGuard<'static, ()>, Drill) {
+    let alone = ONE_DRILL_AT_A_TIME.lock().await;
+    testing::init_logs();
+    (alone, Drill::new().await)
+}
+
 struct Drill {
     dir: PathBuf,
     keys: TestKeys,
@@ -182,7 +190,7 @@ async fn wait_redis(url: &str) {
         panic!("{url} is not a Redis URL")
     };
     for _ in 0..100 {
-        if let Ok(mut conn) = queue::connect(&client).await {
+        if let Ok(mut conn) = client.connect().await {
             if queue::ping(&mut conn).await.is_ok() {
                 return;
             }
@@ -194,9 +202,7 @@ async fn wait_redis(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_survive_killed_mediators_a_killed_participant_and_a_redis_restart() {
-    testing::init_logs();
-    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
-    let drill = Drill::new().await;
+    let (_alone, drill) = begin().await;
     let mut redis = redis(&drill.dir, &drill.dir);
     redis.start();
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);

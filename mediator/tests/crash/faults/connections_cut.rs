@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{all_final, parked, start, Running};
-use crate::{assert_conservation, Drill, ONE_DRILL_AT_A_TIME};
+use crate::{assert_conservation, begin};
 
 /// Places `rounds` orders per user, each with an `Idempotency-Key` and
 /// sent again with it while the answer is not a 201 (a 503 while the
@@ -54,9 +54,7 @@ async fn place_retrying(running: &Running, rounds: usize) -> (Vec<i64>, Vec<u16>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_database_connection_cut_under_load_loses_and_doubles_nothing() {
-    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
-    common::testing::init_logs();
-    let drill = Drill::new().await;
+    let (_alone, drill) = begin().await;
     let running = start(&drill, 10).await;
     let mediator = running.mediator(&drill, "mediator", &[]).await;
 

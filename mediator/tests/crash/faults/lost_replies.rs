@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{all_final, failed_with, parked, start};
-use crate::{assert_conservation, Drill, ONE_DRILL_AT_A_TIME};
+use crate::{assert_conservation, begin};
 
 /// The deadline of these drills' sagas (`SAGA_DEADLINE_MS`): short, so
 /// that a fault outlasts it within seconds.
@@ -89,10 +89,8 @@ fn iptables(args: &[String]) {
 /// order ends as usual), then for longer (the orders caught fail with
 /// `Service unavailable: <participant>` and are compensated exactly).
 async fn lose_replies(participant: &str) {
-    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
-    common::testing::init_logs();
+    let (_alone, drill) = begin().await;
     LostReplies::clear_leftovers();
-    let drill = Drill::new().await;
     let running = start(&drill, 10).await;
     let deadline_ms = DEADLINE.as_millis().to_string();
     // Compensations retried for longer than the fault, so none parks.

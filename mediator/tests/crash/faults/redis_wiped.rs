@@ -6,13 +6,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{all_final, parked, start};
-use crate::{assert_conservation, Drill, ONE_DRILL_AT_A_TIME};
+use crate::{assert_conservation, begin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redis_wiped_with_orders_queued_loses_none_of_them() {
-    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
-    common::testing::init_logs();
-    let drill = Drill::new().await;
+    let (_alone, drill) = begin().await;
     let running = start(&drill, 10).await;
     let mediator = running.mediator(&drill, "mediator", &[]).await;
 

@@ -4,13 +4,11 @@
 use std::time::Duration;
 
 use super::{all_final, start};
-use crate::{assert_conservation, Drill, ONE_DRILL_AT_A_TIME};
+use crate::{assert_conservation, begin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reserve_slowed_past_the_step_timeout_is_retried_and_applied_once() {
-    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
-    common::testing::init_logs();
-    let drill = Drill::new().await;
+    let (_alone, drill) = begin().await;
     let running = start(&drill, 1).await;
     let mediator = running.mediator(&drill, "mediator", &[]).await;
     let retries_before = mediator

@@ -6,13 +6,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{all_final, parked, start};
-use crate::{assert_conservation, Drill, ONE_DRILL_AT_A_TIME};
+use crate::{assert_conservation, begin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_paused_past_its_heartbeat_is_reaped_and_wakes_up_harmlessly() {
-    let _alone = ONE_DRILL_AT_A_TIME.lock().await;
-    common::testing::init_logs();
-    let drill = Drill::new().await;
+    let (_alone, drill) = begin().await;
     let running = start(&drill, 20).await;
     let zombie = running.mediator(&drill, "mediator-zombie", &[]).await;
     let steady = running.mediator(&drill, "mediator-steady", &[]).await;

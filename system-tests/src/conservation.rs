@@ -107,6 +107,7 @@ pub async fn assert_conservation(databases: &Databases) {
     .await;
     let deposited: Decimal =
         number(&billing, "SELECT coalesce(sum(amount), 0) FROM deposits").await;
+    eprintln!("money: wallets {wallets} + held {money_held} = deposited {deposited}");
     assert_eq!(
         wallets + money_held,
         deposited,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::testing::TestClient;
 use hyper::Method;
 use serde_json::json;
-use system_tests::TestStack;
+use system_tests::LocalStack;
 
 /// One answer a shopper got (or the lack of one), and when.
 pub struct Attempt {
@@ -35,7 +35,7 @@ pub struct Load {
 }
 
 /// Signs `count` shoppers up and logs them in.
-pub async fn shoppers(stack: &TestStack, prefix: &str, count: usize) -> Vec<Shopper> {
+pub async fn shoppers(stack: &LocalStack, prefix: &str, count: usize) -> Vec<Shopper> {
     let password = "correct horse battery";
     let mut shoppers = Vec::new();
     for n in 0..count {

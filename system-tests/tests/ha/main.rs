@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use load::{Attempt, Load};
 use servers::{stack_up, wait_for, Postgres, RedisCluster};
 use system_tests::conservation::{assert_conservation, connect, Databases};
-use system_tests::{unique_name, TestStack};
+use system_tests::{unique_name, LocalStack};
 
 const SHOPPERS: usize = 40;
 const QUEUE_KEY: &str = "{orders}:queue";
@@ -101,7 +101,7 @@ impl Orders {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_survive_losing_the_database_primary_and_the_queues_redis_primary() {
-    let stack = TestStack::from_env();
+    let stack = LocalStack::from_env();
     let postgres = Postgres {
         ports: ports("HA_PG_PORTS", "55432,55433"),
     };

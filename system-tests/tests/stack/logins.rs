@@ -2,14 +2,14 @@
 //! out only themselves, a forged X-Forwarded-For picks no address.
 
 use futures::future::join_all;
-use system_tests::{unique_name, TestStack};
+use system_tests::{unique_name, LocalStack};
 
 /// What `auth_password_checks_total` counts.
 const CHECKS: &str = "auth_password_checks_total";
 
 #[tokio::test]
 async fn two_hundred_parallel_wrong_logins_through_the_gateway_reach_bcrypt_ten_times() {
-    let stack = TestStack::from_env();
+    let stack = LocalStack::from_env();
     let name = unique_name("burst");
     stack.sign_up(&name, "correct horse battery").await;
     let checks_before = stack.auth_counter(CHECKS).await;
@@ -44,7 +44,7 @@ async fn two_hundred_parallel_wrong_logins_through_the_gateway_reach_bcrypt_ten_
 
 #[tokio::test]
 async fn a_stranger_failing_for_a_name_through_the_gateway_never_locks_its_owner_out() {
-    let stack = TestStack::from_env();
+    let stack = LocalStack::from_env();
     let name = unique_name("owner");
     stack.sign_up(&name, "correct horse battery").await;
 
@@ -70,7 +70,7 @@ async fn a_stranger_failing_for_a_name_through_the_gateway_never_locks_its_owner
 
 #[tokio::test]
 async fn a_forged_x_forwarded_for_straight_to_auth_is_counted_as_the_peer() {
-    let stack = TestStack::from_env();
+    let stack = LocalStack::from_env();
     let name = unique_name("forged");
     stack.sign_up(&name, "correct horse battery").await;
 

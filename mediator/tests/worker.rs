@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{order, steps, Stock, TestStack};
 use common::testing::unique_name;
+use system_tests::in_process::{order, steps, Stock, TestStack};
 
 #[tokio::test]
 async fn each_step_runs_the_oldest_queued_order_to_its_end_and_no_other() {

@@ -6,7 +6,7 @@ use common::testing::unique_name;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::helpers::{order, Stock, TestStack};
+use system_tests::in_process::{order, Stock, TestStack};
 
 #[tokio::test]
 async fn a_participant_unreachable_past_the_deadline_fails_the_saga_and_compensates() {

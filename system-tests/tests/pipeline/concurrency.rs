@@ -5,7 +5,7 @@ use common::testing::unique_name;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::helpers::{order, Stock, TestStack};
+use system_tests::in_process::{order, Stock, TestStack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_orders_from_fifty_users_never_oversell_and_conserve_everything() {

@@ -1,7 +1,7 @@
 use common::testing::unique_name;
 use serde_json::json;
 
-use crate::helpers::{assert_error, order, Stock, TestStack};
+use system_tests::in_process::{assert_error, order, Stock, TestStack};
 
 #[tokio::test]
 async fn twenty_concurrent_repeats_of_one_key_create_one_order() {

@@ -3,7 +3,7 @@
 use common::testing::{tokens, unique_name};
 use serde_json::json;
 
-use crate::helpers::{assert_error, order, Stock, TestStack};
+use system_tests::in_process::{assert_error, order, Stock, TestStack};
 
 #[tokio::test]
 async fn bad_orders_are_400_and_nothing_is_created() {

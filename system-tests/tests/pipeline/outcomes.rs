@@ -4,7 +4,7 @@ use common::testing::unique_name;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::helpers::{order, steps, Stock, TestStack};
+use system_tests::in_process::{order, steps, Stock, TestStack};
 
 #[tokio::test]
 async fn an_order_that_can_be_paid_delivered_and_scheduled_completes() {

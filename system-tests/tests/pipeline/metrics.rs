@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::testing::unique_name;
 use serde_json::json;
 
-use crate::helpers::{order, Stock, TestStack};
+use system_tests::in_process::{order, Stock, TestStack};
 
 /// The value of the sample `series` (a name with its labels in the
 /// exposition's order), 0 when absent.

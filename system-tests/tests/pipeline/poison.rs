@@ -11,7 +11,7 @@ use redis::AsyncCommands;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::helpers::{order, redis_url, steps, Stock, TestStack};
+use system_tests::in_process::{order, redis_url, steps, Stock, TestStack};
 
 /// The parked reason of order `id`, once it has one (waits up to 20 s).
 async fn wait_parked(stack: &TestStack, id: i64) -> String {

@@ -1,3 +1,8 @@
+//! The whole pipeline in one process, each service on a database of its
+//! own and the queue on a Redis list of its own, so that tests run side by
+//! side: `TEST_DATABASE_URL` and `TEST_REDIS_URL` say where the real
+//! PostgreSQL and Redis are.
+
 use std::time::Duration;
 
 use common::config::Listen;

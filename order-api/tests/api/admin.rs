@@ -5,7 +5,7 @@
 use common::testing::{tokens, unique_name, TestResponse};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, order, Stock, TestStack};
+use system_tests::in_process::{assert_error, order, Stock, TestStack};
 
 const ADMIN_PATHS: [&str; 4] = [
     "/api/admin/sagas",

@@ -4,13 +4,50 @@
 //! A parked saga (waiting for an operator) may still hold what it
 //! reserved: its holds are counted with the completed orders' and it is
 //! reported, not taken as pending.
+//!
+//! The one check of the project: loadgen's runs, the crash drill, the
+//! high-availability drill and the benchmark end with it.
 
 use std::collections::BTreeSet;
+
+use anyhow::Context;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::load::connect;
+use tokio_postgres::Client;
+
+/// Where each service's database is.
+pub struct Databases {
+    pub orders: String,
+    pub billing: String,
+    pub items: String,
+    pub slots: String,
+}
+
+impl Databases {
+    /// The four databases behind `server` (`postgres://user@host:port`, or
+    /// several hosts), each URL ending with `query` (empty, or
+    /// `?target_session_attrs=read-write`).
+    pub fn on(server: &str, query: &str) -> Self {
+        let url = |db: &str| format!("{server}/{db}{query}");
+        Self {
+            orders: url("orders"),
+            billing: url("billing"),
+            items: url("items"),
+            slots: url("slots"),
+        }
+    }
+}
+
+/// A connection to `url`, whose driver runs until the client is dropped.
+pub async fn connect(url: &str) -> anyhow::Result<Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
 
 #[derive(Debug, Serialize)]
 pub struct Verdict {
@@ -31,15 +68,15 @@ impl Verdict {
     }
 }
 
-async fn ids(db: &tokio_postgres::Client, sql: &str) -> anyhow::Result<BTreeSet<i64>> {
+async fn ids(db: &Client, sql: &str) -> anyhow::Result<BTreeSet<i64>> {
     Ok(db.query(sql, &[]).await?.iter().map(|r| r.get(0)).collect())
 }
 
-pub async fn check(pg_url: &str) -> anyhow::Result<Verdict> {
-    let orders = connect(&format!("{pg_url}/orders")).await?;
-    let billing = connect(&format!("{pg_url}/billing")).await?;
-    let items = connect(&format!("{pg_url}/items")).await?;
-    let slots = connect(&format!("{pg_url}/slots")).await?;
+pub async fn check(databases: &Databases) -> anyhow::Result<Verdict> {
+    let orders = connect(&databases.orders).await?;
+    let billing = connect(&databases.billing).await?;
+    let items = connect(&databases.items).await?;
+    let slots = connect(&databases.slots).await?;
     const GRANTED: &str = "SELECT order_id FROM reservations WHERE state IN ('granted', 'settled')";
 
     let completed = ids(&orders, "SELECT id FROM orders WHERE status = 'completed'").await?;

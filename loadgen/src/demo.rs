@@ -27,7 +27,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::api::{Api, User};
-use crate::load::connect;
+use loadgen::conservation::connect;
 
 const PASSWORD: &str = "demo password";
 

@@ -19,8 +19,9 @@ use hyper::{Method, StatusCode};
 use serde_json::json;
 
 use crate::api::{Api, User};
-use crate::conservation;
-use crate::load::{connect, wait_final};
+use loadgen::conservation::{self, connect, Databases};
+
+use crate::load::wait_final;
 
 /// The services in the order a rolling upgrade replaces them: the callees
 /// first, the mediator last.
@@ -249,7 +250,7 @@ async fn verdict(drill: &Drill, run_id: &str, seen: &Seen) -> anyhow::Result<()>
     if server_errors > 0 {
         problems.push(format!("clients saw {server_errors} answers of 500"));
     }
-    let conservation = conservation::check(&drill.pg_url).await?;
+    let conservation = conservation::check(&Databases::on(&drill.pg_url, "")).await?;
     problems.extend(conservation.problems.iter().cloned());
 
     let statuses: Vec<String> = seen

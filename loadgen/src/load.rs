@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::api::Api;
-use crate::conservation::{self, Verdict};
 use crate::loops::{closed_loop, open_loop, Placed};
 use crate::system::{self, MachineCpu, ProcessUse};
 use crate::Plan;
+use loadgen::conservation::{self, connect, Databases, Verdict};
 
 /// One stage's figures. Latencies in milliseconds.
 #[derive(Debug, Serialize)]
@@ -140,7 +139,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         ceiling_commits_per_sec: plan.ceiling_commits_per_sec,
         pgbench_clients: plan.pgbench_clients,
         processes: system::used_since(&processes_before, system::process_use(&plan.pids_dir)),
-        conservation: conservation::check(&plan.pg_url).await?,
+        conservation: conservation::check(&Databases::on(&plan.pg_url, "")).await?,
         stages,
     })
 }
@@ -243,14 +242,6 @@ pub async fn wait_final(orders: &tokio_postgres::Client, ids: &[i64]) -> anyhow:
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
-    tokio::spawn(conn);
-    Ok(client)
 }
 
 fn today() -> String {

@@ -13,7 +13,6 @@
 #![forbid(unsafe_code)]
 
 mod api;
-mod conservation;
 mod demo;
 mod drill;
 mod load;

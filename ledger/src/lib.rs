@@ -22,8 +22,12 @@
 //! - cancel before any reserve leaves a tombstone, so a late reserve is refused.
 //!
 //! A service supplies only its SQL: how to reserve and how to give back.
+//! `contract` (feature `testing`) holds the rules as tests, which each
+//! service runs against its own server.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "testing")]
+pub mod contract;
 mod routes;
 mod statements;
 

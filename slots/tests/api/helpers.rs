@@ -1,12 +1,14 @@
 use common::config::Listen;
 use common::http::Caller;
-use common::testing::{self, Reservations, TestDatabase};
+use common::testing::{self, Reservations, TestCallers, TestDatabase};
 use slots::Settings;
 
 /// A slots server on a free port with slots 08:00..=18:00, each taking `capacity`.
 pub struct TestApp {
     pub db: TestDatabase,
     pub reservations: Reservations,
+    /// Every caller's credential, the mediator's among them.
+    pub callers: TestCallers,
 }
 
 impl TestApp {
@@ -29,6 +31,7 @@ impl TestApp {
         let address = format!("http://{}", server.addr);
         Self {
             reservations: Reservations::new(&address, callers.credential(Caller::Mediator)),
+            callers,
             db,
         }
     }
@@ -39,5 +42,17 @@ impl TestApp {
             .await
             .expect("reading bookings")
             .get(0)
+    }
+
+    /// The places `slot` has left.
+    pub async fn places_left(&self, slot: &str) -> i32 {
+        let db = self.db.client().await;
+        db.query_one(
+            "SELECT capacity - booked FROM slots WHERE slot = $1",
+            &[&slot],
+        )
+        .await
+        .expect("reading bookings")
+        .get(0)
     }
 }

@@ -1,4 +1,6 @@
-use common::testing::TestClient;
+//! What is slots' own beside the ledger's contract (contract.rs): the
+//! hours it opens, and which slots there are.
+
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -26,20 +28,6 @@ async fn slots_from_eight_to_eighteen_open_on_the_hour_at_first_start() {
 }
 
 #[tokio::test]
-async fn a_booking_is_made_once_and_freed_once() {
-    let app = TestApp::spawn(3).await;
-    let ledger = &app.reservations;
-    let ten = json!({"slot": "10:00"});
-
-    assert_eq!(ledger.reserve_outcome(1, &ten).await, "granted");
-    assert_eq!(ledger.reserve_outcome(1, &ten).await, "granted");
-    assert_eq!(app.booked("10:00").await, 1);
-    assert_eq!(ledger.cancel_outcome(1).await, "released");
-    assert_eq!(ledger.cancel_outcome(1).await, "already_released");
-    assert_eq!(app.booked("10:00").await, 0);
-}
-
-#[tokio::test]
 async fn a_slot_that_is_not_open_or_is_full_is_refused() {
     let app = TestApp::spawn(1).await;
     let ledger = &app.reservations;
@@ -64,19 +52,6 @@ async fn a_slot_that_is_not_open_or_is_full_is_refused() {
 }
 
 #[tokio::test]
-async fn a_cancel_before_the_booking_leaves_a_tombstone() {
-    let app = TestApp::spawn(3).await;
-    let ledger = &app.reservations;
-
-    assert_eq!(ledger.cancel_outcome(5).await, "tombstoned");
-    assert_eq!(
-        ledger.reserve_outcome(5, &json!({"slot": "09:00"})).await,
-        "refused"
-    );
-    assert_eq!(app.booked("09:00").await, 0);
-}
-
-#[tokio::test]
 async fn a_malformed_slot_is_400_naming_the_field() {
     let app = TestApp::spawn(3).await;
     let ledger = &app.reservations;
@@ -86,39 +61,4 @@ async fn a_malformed_slot_is_400_naming_the_field() {
         assert_eq!(response.status, 400, "{slot}: {}", response.text);
         assert_eq!(response.body["field"], json!("slot"));
     }
-    let unauthenticated = TestClient::default()
-        .send(hyper::Method::DELETE, &ledger.url(1), &[], None)
-        .await;
-    assert_eq!(unauthenticated.status, 401);
-}
-
-#[tokio::test]
-async fn two_hundred_concurrent_bookings_fill_a_slot_of_fifty_exactly() {
-    let app = TestApp::spawn(50).await;
-
-    let granted = app
-        .reservations
-        .reserve_concurrently((1..=200).collect(), &json!({"slot": "12:00"}))
-        .await;
-
-    assert_eq!(granted, 50);
-    assert_eq!(app.booked("12:00").await, 50);
-}
-
-#[tokio::test]
-async fn a_repeat_for_another_slot_is_409() {
-    let app = TestApp::spawn(3).await;
-    let ledger = &app.reservations;
-    assert_eq!(
-        ledger.reserve_outcome(6, &json!({"slot": "09:00"})).await,
-        "granted"
-    );
-
-    let other = ledger.reserve(6, &json!({"slot": "10:00"})).await;
-
-    assert_eq!(other.status, 409, "{}", other.text);
-    assert_eq!(
-        ledger.reserve_outcome(6, &json!({"slot": "09:00"})).await,
-        "granted"
-    );
 }

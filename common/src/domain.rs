@@ -1,7 +1,8 @@
 //! Values that several services parse at their boundary: once parsed, a
-//! `Username` or a `SlotTime` is known to be well formed.
+//! `Username`, a `SlotTime` or an `OrderId` is known to be well formed.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +97,67 @@ impl From<SlotTime> for String {
     }
 }
 
+/// An order's id, given by the orders database (`orders.id`): positive.
+/// It keys the saga, its queue entry and every participant's reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct OrderId(i64);
+
+impl OrderId {
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for OrderId {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, String> {
+        if value > 0 {
+            Ok(Self(value))
+        } else {
+            Err(format!("an order id is a positive integer, got {value}"))
+        }
+    }
+}
+
+impl From<OrderId> for i64 {
+    fn from(id: OrderId) -> Self {
+        id.0
+    }
+}
+
+/// As a path segment: `/api/orders/{id}`.
+impl FromStr for OrderId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let value: i64 = text
+            .parse()
+            .map_err(|_| format!("an order id is a positive integer, got {text:?}"))?;
+        Self::try_from(value)
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+to_sql_as!(OrderId, i64, |id| id.0);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for OrderId {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Self::try_from(i64::from_sql(ty, raw)?)?)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <i64 as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +184,19 @@ mod tests {
         assert_eq!(
             SlotTime::on_the_hour(9).map(|s| s.0),
             Ok("09:00".to_owned())
+        );
+    }
+
+    #[test]
+    fn order_ids_are_positive() {
+        assert_eq!("42".parse::<OrderId>().map(OrderId::get), Ok(42));
+        for bad in ["0", "-3", "", "1.5", "x", "99999999999999999999"] {
+            assert!(bad.parse::<OrderId>().is_err(), "{bad} should be refused");
+        }
+        assert!(serde_json::from_str::<OrderId>("0").is_err());
+        assert_eq!(
+            serde_json::to_string(&OrderId::try_from(7).ok()).ok(),
+            Some("7".to_owned())
         );
     }
 }

@@ -10,6 +10,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::{cancel, reserve, Ledger, LedgerError, Outcome, ReserveRequest};
+use common::domain::OrderId;
 use common::http::{json_body, json_reply, service_credential, ApiError, Caller, Callers};
 use common::metrics::{self, IntCounterVec};
 
@@ -36,14 +37,11 @@ pub fn routes<R: ReserveRequest>(
 ) -> BoxedFilter<(Response,)> {
     let base = warp::path!("internal" / "reservations" / i64)
         .and(service_credential(callers, Caller::Mediator))
+        // Parsed here rather than by the path, so that a non-positive id
+        // is a 400 that says why, not a 404.
         .and_then(|order_id: i64| async move {
-            if order_id > 0 {
-                Ok(order_id)
-            } else {
-                Err(warp::reject::custom(ApiError::bad_request(
-                    "the order id must be a positive integer",
-                )))
-            }
+            OrderId::try_from(order_id)
+                .map_err(|why| warp::reject::custom(ApiError::bad_request(why)))
         });
     let with_pool = warp::any().map(move || pool.clone());
     let put = base
@@ -51,21 +49,22 @@ pub fn routes<R: ReserveRequest>(
         .and(warp::put())
         .and(json_body::<R>())
         .and(with_pool.clone())
-        .then(move |order_id: i64, request: R, pool: Pool| async move {
-            let result = reserve(&pool, ledger, order_id, &request.params()).await;
-            answer(order_id, "reserve", result)
-        });
-    let delete =
-        base.and(warp::delete())
-            .and(with_pool)
-            .then(move |order_id: i64, pool: Pool| async move {
-                answer(order_id, "cancel", cancel(&pool, ledger, order_id).await)
-            });
+        .then(
+            move |order_id: OrderId, request: R, pool: Pool| async move {
+                let result = reserve(&pool, ledger, order_id, &request.params()).await;
+                answer(order_id, "reserve", result)
+            },
+        );
+    let delete = base.and(warp::delete()).and(with_pool).then(
+        move |order_id: OrderId, pool: Pool| async move {
+            answer(order_id, "cancel", cancel(&pool, ledger, order_id).await)
+        },
+    );
     put.or(delete).unify().boxed()
 }
 
 fn answer<T: Outcome>(
-    order_id: i64,
+    order_id: OrderId,
     operation: &'static str,
     result: Result<T, LedgerError>,
 ) -> Response {
@@ -74,7 +73,7 @@ fn answer<T: Outcome>(
         Ok(outcome) => {
             let text = outcome.as_str();
             RESERVATIONS.with_label_values(&[operation, text]).inc();
-            tracing::info!(order_id, operation, outcome = %text, "reservation");
+            tracing::info!(order_id = order_id.get(), operation, outcome = %text, "reservation");
             json_reply(
                 &json!({"order_id": order_id, "outcome": outcome}),
                 StatusCode::OK,

@@ -1,6 +1,7 @@
 //! The ledger's statements: each reserve and each cancel is one
 //! transaction, and says what it did or why it refused in domain terms.
 
+use common::domain::OrderId;
 use deadpool_postgres::{GenericClient, Pool, PoolError};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -12,10 +13,10 @@ use super::{Cancelled, Ledger, Reserved};
 pub enum LedgerError {
     /// A repeat for an order id that asks for something else than the first.
     #[error("order {order_id} was reserved for a different request")]
-    DifferentRequest { order_id: i64 },
+    DifferentRequest { order_id: OrderId },
     /// The order completed and its reservation is spent: nothing may undo it.
     #[error("order {order_id} is settled: its reservation cannot be cancelled")]
-    Settled { order_id: i64 },
+    Settled { order_id: OrderId },
     #[error("no database connection")]
     Pool(#[from] PoolError),
     #[error("database")]
@@ -26,7 +27,7 @@ pub enum LedgerError {
 pub async fn reserve(
     pool: &Pool,
     ledger: &Ledger,
-    order_id: i64,
+    order_id: OrderId,
     request: &[&(dyn ToSql + Sync)],
 ) -> Result<Reserved, LedgerError> {
     let conn = pool.get().await?;
@@ -39,7 +40,7 @@ pub async fn reserve(
             let same = conn.prepare_cached(ledger.same_request).await?;
             if conn.query_opt(&same, &params).await?.is_none() {
                 tracing::error!(
-                    order_id,
+                    order_id = order_id.get(),
                     "a repeated reserve asks for something else than the first: refused"
                 );
                 return Err(LedgerError::DifferentRequest { order_id });
@@ -60,7 +61,11 @@ fn outcome_of(state: &str) -> Reserved {
 }
 
 /// Cancels `order_id`'s reservation: gives it back once, or leaves a tombstone.
-pub async fn cancel(pool: &Pool, ledger: &Ledger, order_id: i64) -> Result<Cancelled, LedgerError> {
+pub async fn cancel(
+    pool: &Pool,
+    ledger: &Ledger,
+    order_id: OrderId,
+) -> Result<Cancelled, LedgerError> {
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
     let release = "UPDATE reservations SET state = 'released', updated_at = now() \
@@ -86,7 +91,10 @@ pub async fn cancel(pool: &Pool, ledger: &Ledger, order_id: i64) -> Result<Cance
             "refused" => Cancelled::NothingHeld,
             // A completed order's money is spent: nothing may undo it.
             "settled" => {
-                tracing::error!(order_id, "a cancel for a settled reservation: refused");
+                tracing::error!(
+                    order_id = order_id.get(),
+                    "a cancel for a settled reservation: refused"
+                );
                 return Err(LedgerError::Settled { order_id });
             }
             _ => Cancelled::Tombstoned,
@@ -100,7 +108,7 @@ pub async fn cancel(pool: &Pool, ledger: &Ledger, order_id: i64) -> Result<Cance
     Ok(outcome)
 }
 
-async fn stored_state(db: &impl GenericClient, order_id: i64) -> Result<String, LedgerError> {
+async fn stored_state(db: &impl GenericClient, order_id: OrderId) -> Result<String, LedgerError> {
     let select = db
         .prepare_cached("SELECT state FROM reservations WHERE order_id = $1")
         .await?;

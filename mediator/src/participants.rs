@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use common::client::{CallError, ServiceClient};
 use common::config::Secret;
+use common::domain::OrderId;
 use ledger::{Cancelled, Reserved};
 use orders::{reasons, Order};
 use rust_decimal::Decimal;
@@ -142,7 +143,7 @@ impl Participants {
     }
 
     /// Cancels this step's reservation for order `order_id`.
-    pub async fn cancel(&self, step: Step, order_id: i64) -> Result<Cancelled, CallError> {
+    pub async fn cancel(&self, step: Step, order_id: OrderId) -> Result<Cancelled, CallError> {
         self.call::<Cancelled>(step, Action::Cancel, order_id, None)
             .await
     }
@@ -154,7 +155,7 @@ impl Participants {
         &self,
         step: Step,
         action: Action,
-        order_id: i64,
+        order_id: OrderId,
         body: Option<&ReserveBody<'_>>,
     ) -> Result<T, CallError> {
         let path = format!("/internal/reservations/{order_id}");
@@ -169,7 +170,7 @@ impl Participants {
 
 /// With traces on, the span of one call (`reserve money`, say), a child of
 /// the saga's.
-fn call_span(step: Step, action: Action, order_id: i64) -> Span {
+fn call_span(step: Step, action: Action, order_id: OrderId) -> Span {
     if !common::telemetry::tracing_enabled() {
         return Span::none();
     }
@@ -180,7 +181,7 @@ fn call_span(step: Step, action: Action, order_id: i64) -> Span {
         otel.kind = "client",
         step = step.name(),
         action,
-        order_id,
+        order_id = order_id.get(),
         trace_id = tracing::field::Empty,
     );
     common::telemetry::record_trace_id(&span);

@@ -19,11 +19,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::domain::OrderId;
 use ledger::{Outcome, Reserved};
 use orders::reasons;
 use orders::sagas::{Failing, Finish};
 use orders::{Action, Order, Status, StepRecord, Store, StoreError};
-
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -86,7 +86,7 @@ enum Attempt {
 
 impl SagaRunner {
     /// Drives order `order_id` to `completed` or `failed`.
-    pub async fn run(self: &Arc<Self>, order_id: i64) -> Result<Finished, SagaError> {
+    pub async fn run(self: &Arc<Self>, order_id: OrderId) -> Result<Finished, SagaError> {
         let order = self
             .retry_unavailable(|| self.orders.load(order_id))
             .await?;
@@ -243,7 +243,11 @@ impl SagaRunner {
 
     /// Cancels one step, retrying transient faults: a compensation must
     /// happen. `Stuck` when it is refused outright or keeps failing.
-    async fn cancel(&self, step: Step, order_id: i64) -> Result<Result<String, Stuck>, SagaError> {
+    async fn cancel(
+        &self,
+        step: Step,
+        order_id: OrderId,
+    ) -> Result<Result<String, Stuck>, SagaError> {
         let mut backoff = Backoff::new(self.retry_base, self.retry_max);
         let mut attempts = 0;
         loop {
@@ -278,7 +282,7 @@ impl SagaRunner {
     /// Parks order `id` with `reason` and the run's `history`.
     async fn park(
         &self,
-        id: i64,
+        id: OrderId,
         reason: String,
         history: Vec<StepRecord>,
     ) -> Result<Finished, SagaError> {
@@ -293,7 +297,7 @@ impl SagaRunner {
 
     /// Parks order `id` after a store error that a retry would repeat;
     /// `Err` if that cannot be written either.
-    pub async fn park_after(&self, id: i64, err: &StoreError) -> Result<Finished, StoreError> {
+    pub async fn park_after(&self, id: OrderId, err: &StoreError) -> Result<Finished, StoreError> {
         let reason = format!("the orders database refused the saga: {err}");
         Ok(if self.orders.park(id, &reason, &[]).await? {
             Finished::Parked(reason)

@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use common::client::ServiceClient;
+use common::domain::OrderId;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -34,7 +35,7 @@ const ATTEMPTS: u32 = 5;
 
 /// The sending end; the task that calls billing ends when it is dropped.
 pub struct Settlements {
-    completed: mpsc::Sender<i64>,
+    completed: mpsc::Sender<OrderId>,
 }
 
 impl Settlements {
@@ -58,17 +59,17 @@ impl Settlements {
     }
 
     /// Order `id` completed: its money is spent.
-    pub fn completed(&self, id: i64) {
+    pub fn completed(&self, id: OrderId) {
         if self.completed.try_send(id).is_err() {
             tracing::warn!(
-                order_id = id,
+                order_id = id.get(),
                 "settlement backlog full: the hold stays counted"
             );
         }
     }
 }
 
-async fn settle(billing: &ServiceClient, ids: &[i64]) {
+async fn settle(billing: &ServiceClient, ids: &[OrderId]) {
     let body = json!({ "order_ids": ids });
     let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
     for attempt in 1..=ATTEMPTS {

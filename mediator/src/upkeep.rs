@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use common::domain::OrderId;
 use orders::Store;
 use queue::ConsumerHandle;
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,7 @@ pub async fn sweep(
                 continue;
             }
         };
+        let candidates: Vec<i64> = candidates.into_iter().map(OrderId::get).collect();
         match queue.sweep(&candidates).await {
             Ok(pushed) if !pushed.is_empty() => {
                 tracing::warn!(orders = ?pushed, "queued pending orders that nobody held")

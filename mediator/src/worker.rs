@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::domain::OrderId;
 use queue::{Consumer, ConsumerHandle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -117,8 +118,14 @@ async fn process(
         .await
 }
 
-async fn run_and_settle(saga: &Arc<SagaRunner>, queue: &ConsumerHandle, order_id: i64) {
+async fn run_and_settle(saga: &Arc<SagaRunner>, queue: &ConsumerHandle, job: i64) {
     let _running = saga_metrics::InFlight::begin();
+    let Ok(order_id) = OrderId::try_from(job) else {
+        saga_metrics::run_ended("missing");
+        tracing::warn!("no order has this id; dropping it");
+        settle(queue, job).await;
+        return;
+    };
     let result = match saga.run(order_id).await {
         Err(SagaError::Store(err)) => park_or_give_up(saga, order_id, err).await,
         other => other,
@@ -144,14 +151,14 @@ async fn run_and_settle(saga: &Arc<SagaRunner>, queue: &ConsumerHandle, order_id
                 }
                 _ => tracing::info!(outcome, "saga finished"),
             }
-            settle(queue, order_id).await;
+            settle(queue, job).await;
         }
         // Left in the in-flight list: the shutdown hands it back.
         Err(SagaError::Interrupted) => tracing::info!("interrupted by shutdown"),
         Err(SagaError::Store(_)) => {
             tracing::error!("queued again for later");
             tokio::time::sleep(Duration::from_secs(1)).await;
-            if let Err(err) = queue.retry_later(order_id).await {
+            if let Err(err) = queue.retry_later(job).await {
                 tracing::warn!(error = %err, "could not requeue; the reaper or sweeper will");
             }
         }
@@ -162,7 +169,7 @@ async fn run_and_settle(saga: &Arc<SagaRunner>, queue: &ConsumerHandle, order_id
 /// be written either does the run end in error.
 async fn park_or_give_up(
     saga: &SagaRunner,
-    order_id: i64,
+    order_id: OrderId,
     err: orders::StoreError,
 ) -> Result<Finished, SagaError> {
     saga.park_after(order_id, &err).await.map_err(|park_err| {
@@ -173,10 +180,10 @@ async fn park_or_give_up(
 
 /// Removes a finished order from the in-flight list, retrying a little: if
 /// Redis stays away, the entry is harmless (a later run finds it final).
-async fn settle(queue: &ConsumerHandle, order_id: i64) {
+async fn settle(queue: &ConsumerHandle, job: i64) {
     let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
     for _ in 0..5 {
-        match queue.complete(order_id).await {
+        match queue.complete(job).await {
             Ok(true) => return,
             Ok(false) => {
                 tracing::info!("was no longer in flight here (handed back meanwhile)");

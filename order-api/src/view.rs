@@ -1,5 +1,6 @@
 //! An order as a client reads it.
 
+use common::domain::OrderId;
 use orders::{Details, Order, Status, StepRecord};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -8,7 +9,7 @@ use time::OffsetDateTime;
 /// The order a client sees: `success` and `reason` say how it ended.
 #[derive(Debug, Serialize)]
 pub struct OrderView {
-    pub id: i64,
+    pub id: OrderId,
     pub username: String,
     #[serde(serialize_with = "common::money::serialize_decimal")]
     pub amount: Decimal,

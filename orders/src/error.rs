@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use common::domain::OrderId;
 use common::ApiError;
 use deadpool_postgres::PoolError;
 
@@ -19,7 +20,7 @@ pub enum StoreError {
     /// A row holds what no order can: an unknown status, a bad slot, a
     /// history that is not one.
     #[error("order {id} is unreadable: {detail}")]
-    Corrupt { id: i64, detail: String },
+    Corrupt { id: OrderId, detail: String },
     /// The database answered what its constraints rule out.
     #[error("the orders database answered what cannot be: {0}")]
     Inconsistent(String),

@@ -1,6 +1,6 @@
 //! An order as the orders table keeps it, and what it is made of.
 
-use common::domain::SlotTime;
+use common::domain::{OrderId, SlotTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -87,7 +87,7 @@ impl ItemId {
 /// shows (order-api turns it into the client's view).
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub id: i64,
+    pub id: OrderId,
     pub username: String,
     pub amount: Decimal,
     pub details: Details,
@@ -118,7 +118,7 @@ impl Order {
     /// Reads a row selected with `columns!()`; `Corrupt` if a column holds
     /// what no order can.
     pub(crate) fn from_row(row: &Row) -> Result<Self, StoreError> {
-        let id: i64 = row.try_get("id")?;
+        let id: OrderId = row.try_get("id")?;
         let corrupt = |detail: String| StoreError::Corrupt { id, detail };
         let status: &str = row.try_get("status")?;
         let status = Status::parse(status).ok_or_else(|| corrupt(format!("status {status:?}")))?;

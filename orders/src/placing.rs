@@ -4,6 +4,7 @@
 //! Every statement is prepared once per connection (`prepare_cached`): an
 //! unprepared one costs an extra round trip and a parse on every call.
 
+use common::domain::OrderId;
 use common::money::Amount;
 use deadpool_postgres::{GenericClient, Pool};
 use futures::FutureExt;
@@ -67,7 +68,7 @@ impl Store {
 
     /// The owner's order `id` with its saga history; `None` if there is
     /// none or it is someone else's.
-    pub async fn find_owned(&self, owner: &str, id: i64) -> Answer<Option<OrderWithHistory>> {
+    pub async fn find_owned(&self, owner: &str, id: OrderId) -> Answer<Option<OrderWithHistory>> {
         let sql = concat!(
             "SELECT ",
             columns!(),

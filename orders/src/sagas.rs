@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use common::domain::OrderId;
 use deadpool_postgres::{GenericClient, Pool};
 use futures::FutureExt;
 use tokio_postgres::types::ToSql;
@@ -17,7 +18,7 @@ use crate::{Order, Status, StepRecord, Store, StoreError};
 
 impl Store {
     /// Order `id`, or `None` if there is no such order.
-    pub async fn load(&self, id: i64) -> Answer<Option<Order>> {
+    pub async fn load(&self, id: OrderId) -> Answer<Option<Order>> {
         self.loads.call(id).await?
     }
 
@@ -30,7 +31,7 @@ impl Store {
     /// Marks a pending order as failing with `reason` before any
     /// compensation, so that no concurrent run can complete it. An order
     /// already failing keeps its first reason.
-    pub async fn begin_failing(&self, id: i64, reason: &str) -> Answer<Failing> {
+    pub async fn begin_failing(&self, id: OrderId, reason: &str) -> Answer<Failing> {
         let db = self.db().await?;
         let row = db
             .query_one(&db.prepare_cached(BEGIN_FAILING).await?, &[&id, &reason])
@@ -48,7 +49,7 @@ impl Store {
     /// Parks the unfinished order `id`: the saga stops, with `reason` and
     /// the steps this run took added to its history, until an operator
     /// retries it. `false` if the order was final (there is nothing to park).
-    pub async fn park(&self, id: i64, reason: &str, steps: &[StepRecord]) -> Answer<bool> {
+    pub async fn park(&self, id: OrderId, reason: &str, steps: &[StepRecord]) -> Answer<bool> {
         let history = serde_json::to_string(steps).map_err(StoreError::history)?;
         let db = self.db().await?;
         let parked = db
@@ -65,7 +66,7 @@ impl Store {
     /// counted almost no pending orders, would otherwise scan every pending
     /// order through that index rather than look the order up by id, and
     /// under load thousands are pending.
-    pub async fn pending_older_than(&self, age_ms: i64, limit: i64) -> Answer<Vec<i64>> {
+    pub async fn pending_older_than(&self, age_ms: i64, limit: i64) -> Answer<Vec<OrderId>> {
         let db = self.db().await?;
         let statement = db.prepare_cached(PENDING_OLDER_THAN).await?;
         let rows = db.query(&statement, &[&age_ms, &limit]).await?;
@@ -86,11 +87,11 @@ impl Store {
 }
 
 /// Loads a batch of orders in one statement, answering each id.
-pub(crate) async fn load_batch(pool: Pool, ids: Vec<i64>) -> Vec<Answer<Option<Order>>> {
+pub(crate) async fn load_batch(pool: Pool, ids: Vec<OrderId>) -> Vec<Answer<Option<Order>>> {
     let found = async { load_all(&pool.get().await?, &ids).await };
     match found.await {
         Ok(orders) => {
-            let by_id: HashMap<i64, Order> = orders.into_iter().map(|o| (o.id, o)).collect();
+            let by_id: HashMap<OrderId, Order> = orders.into_iter().map(|o| (o.id, o)).collect();
             ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
         }
         Err(err) => vec![Err(err); ids.len()],
@@ -127,7 +128,7 @@ async fn finish_round(pool: &Pool, round: &[Finish]) -> Vec<Answer<bool>> {
 
 /// Finishes `finishes` in one statement: whether each moved.
 async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<bool>> {
-    let moved: HashSet<i64> = finish_all(&pool.get().await?, finishes)
+    let moved: HashSet<OrderId> = finish_all(&pool.get().await?, finishes)
         .await?
         .into_iter()
         .collect();
@@ -135,7 +136,7 @@ async fn finish_together(pool: &Pool, finishes: &[Finish]) -> Answer<Vec<bool>> 
 }
 
 /// The orders among `ids` that exist, whoever owns them.
-async fn load_all(db: &impl GenericClient, ids: &[i64]) -> Answer<Vec<Order>> {
+async fn load_all(db: &impl GenericClient, ids: &[OrderId]) -> Answer<Vec<Order>> {
     let sql = concat!("SELECT ", columns!(), " FROM orders WHERE id = ANY($1)");
     let rows = db.query(&db.prepare_cached(sql).await?, &[&ids]).await?;
     Order::from_rows(&rows)
@@ -183,7 +184,7 @@ const PARK: &str = "UPDATE orders
 /// How one saga run ends an order: its final status and the steps it took.
 #[derive(Debug, Clone)]
 pub struct Finish {
-    pub id: i64,
+    pub id: OrderId,
     pub status: Status,
     pub steps: Vec<StepRecord>,
 }
@@ -204,8 +205,8 @@ const FINISH_ALL: &str = "UPDATE orders
 ///
 /// The ids must be distinct: of two updates of one row in one statement,
 /// PostgreSQL applies only one, and both would look applied.
-async fn finish_all(db: &impl GenericClient, finishes: &[Finish]) -> Answer<Vec<i64>> {
-    let ids: Vec<i64> = finishes.iter().map(|f| f.id).collect();
+async fn finish_all(db: &impl GenericClient, finishes: &[Finish]) -> Answer<Vec<OrderId>> {
+    let ids: Vec<OrderId> = finishes.iter().map(|f| f.id).collect();
     let statuses: Vec<&str> = finishes.iter().map(|f| f.status.as_str()).collect();
     let histories = finishes
         .iter()
@@ -288,7 +289,7 @@ mod tests {
         db.batch_execute("ALTER TABLE orders DROP CONSTRAINT orders_status_check")
             .await
             .expect("constraint dropped");
-        let id: i64 = db
+        let id: OrderId = db
             .query_one(
                 "INSERT INTO orders (username, amount, item, slot, status)
                  VALUES ('buyer', 1, 1, '08:00', 'refunded') RETURNING id",

@@ -12,6 +12,7 @@
 //! off.
 
 use common::db::DatabaseSettings;
+use common::domain::OrderId;
 use common::http::ops::ReadyCheck;
 use deadpool_postgres::{Object, Pool};
 
@@ -43,7 +44,7 @@ pub(crate) type Answer<T> = Result<T, StoreError>;
 pub struct Store {
     pub(crate) pool: Pool,
     pub(crate) inserts: Batcher<NewOrder, Answer<Option<Order>>>,
-    pub(crate) loads: Batcher<i64, Answer<Option<Order>>>,
+    pub(crate) loads: Batcher<OrderId, Answer<Option<Order>>>,
     pub(crate) finishes: Batcher<Finish, Answer<bool>>,
 }
 

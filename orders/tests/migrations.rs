@@ -1,5 +1,6 @@
 //! The orders schema's migrations keep what earlier versions stored.
 
+use common::domain::OrderId;
 use common::testing::TestDatabase;
 use orders::Store;
 
@@ -18,7 +19,7 @@ fn first_version() -> refinery::Runner {
 async fn histories_kept_in_saga_steps_move_onto_their_orders_in_order() {
     let database = TestDatabase::create("orders_v1", first_version).await;
     let db = database.client().await;
-    let with_steps: i64 = db
+    let with_steps: OrderId = db
         .query_one(
             "INSERT INTO orders (username, amount, item, slot, status, reason)
              VALUES ('buyer', 10, 1, '08:00', 'failed', 'Can not reserve the item') RETURNING id",
@@ -27,7 +28,7 @@ async fn histories_kept_in_saga_steps_move_onto_their_orders_in_order() {
         .await
         .expect("an order with a history")
         .get(0);
-    let without: i64 = db
+    let without: OrderId = db
         .query_one(
             "INSERT INTO orders (username, amount, item, slot) VALUES ('buyer', 5, 2, '09:00') RETURNING id",
             &[],

@@ -2,7 +2,7 @@
 //! in one batch each get their own answer, and one the database refuses
 //! fails alone.
 
-use common::domain::SlotTime;
+use common::domain::{OrderId, SlotTime};
 use common::money::Amount;
 use common::testing::TestDatabase;
 use orders::placing::{NewOrder, Placed};
@@ -71,7 +71,7 @@ async fn one_key_twice_in_a_batch_makes_one_order_and_both_get_it() {
         store.place(new_order("ann", 5, Some("same"))),
         store.place(new_order("ann", 5, Some("same"))),
     );
-    let ids: Vec<(bool, i64)> = [first, second]
+    let ids: Vec<(bool, OrderId)> = [first, second]
         .into_iter()
         .map(|placed| match placed.expect("answered") {
             Placed::New(order) => (true, order.id),
@@ -118,7 +118,7 @@ fn step(outcome: &str) -> StepRecord {
     }
 }
 
-fn finish(id: i64, status: Status, outcome: &str) -> Finish {
+fn finish(id: OrderId, status: Status, outcome: &str) -> Finish {
     Finish {
         id,
         status,
@@ -126,8 +126,13 @@ fn finish(id: i64, status: Status, outcome: &str) -> Finish {
     }
 }
 
+/// An id no order of a test has.
+fn no_such_order() -> OrderId {
+    OrderId::try_from(i64::MAX).expect("a positive id")
+}
+
 /// A pending order; `failing` gives it a reason, as `begin_failing` does.
-async fn pending(db: &tokio_postgres::Client, failing: bool) -> i64 {
+async fn pending(db: &tokio_postgres::Client, failing: bool) -> OrderId {
     let reason = failing.then_some("Not enough money");
     db.query_one(
         "INSERT INTO orders (username, amount, item, slot, reason)
@@ -139,7 +144,7 @@ async fn pending(db: &tokio_postgres::Client, failing: bool) -> i64 {
     .get(0)
 }
 
-async fn state(db: &tokio_postgres::Client, id: i64) -> (String, Vec<String>) {
+async fn state(db: &tokio_postgres::Client, id: OrderId) -> (String, Vec<String>) {
     let row = db
         .query_one(
             "SELECT status, ARRAY(SELECT step ->> 'outcome' FROM jsonb_array_elements(history) step)
@@ -165,7 +170,7 @@ async fn one_batch_moves_only_what_its_rules_allow_and_writes_only_their_history
         store.finish(finish(to_complete, Status::Completed, "granted")),
         store.finish(finish(to_fail, Status::Failed, "refused")),
         store.finish(finish(failing, Status::Completed, "granted")),
-        store.finish(finish(i64::MAX, Status::Completed, "granted")),
+        store.finish(finish(no_such_order(), Status::Completed, "granted")),
     );
     let answers = [answers.0, answers.1, answers.2, answers.3].map(|a| a.expect("answered"));
     assert_eq!(answers, [true, true, false, false]);
@@ -228,7 +233,7 @@ async fn loads_called_together_each_get_their_own_order() {
         store.load(a),
         store.load(b),
         store.load(a),
-        store.load(i64::MAX)
+        store.load(no_such_order())
     );
     let id = |answer: Result<Option<Order>, _>| answer.expect("answered").map(|o| o.id);
     assert_eq!(

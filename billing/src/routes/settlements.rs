@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use common::domain::OrderId;
 use common::http::{
     json_body, json_reply, respond, service_credential, with, ApiError, Caller, Callers,
 };
@@ -23,7 +24,7 @@ const MAX_IDS: usize = 1000;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Settle {
-    order_ids: Vec<i64>,
+    order_ids: Vec<OrderId>,
 }
 
 /// The template of this route's path, which labels its metrics and spans.

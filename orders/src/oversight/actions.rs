@@ -2,6 +2,7 @@
 //! one a filter selects), cancel an unfinished one. Each is one UPDATE that
 //! notes the operator in the history.
 
+use common::domain::OrderId;
 use tokio_postgres::types::ToSql;
 
 use super::{Filter, HistoryEntry, SagaRow};
@@ -21,7 +22,7 @@ impl Store {
     /// Runs an operator's UPDATE of saga `id` (`sql`, returning the saga's
     /// columns): `Done` with the changed saga; if it matched nothing, the
     /// saga as it is (`Refused`), or `Missing`.
-    async fn act(&self, id: i64, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Answer<Acted> {
+    async fn act(&self, id: OrderId, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Answer<Acted> {
         let changed = {
             let db = self.db().await?;
             db.query_opt(&db.prepare_cached(sql).await?, params).await?
@@ -51,14 +52,19 @@ impl Store {
     /// Unparks saga `id`, `admin`'s retry noted in its history; the caller
     /// queues it. A run takes it up where it stopped: every step is idempotent
     /// by order id, and a failing saga resumes compensating.
-    pub async fn retry(&self, id: i64, admin: &str) -> Answer<Acted> {
+    pub async fn retry(&self, id: OrderId, admin: &str) -> Answer<Acted> {
         let entry = entry_json(&HistoryEntry::operator(Action::Retry, admin))?;
         self.act(id, RETRY, &[&id, &entry]).await
     }
 
     /// Unparks every parked saga `filter` selects, at most `limit`, oldest
     /// first; their ids, for the caller to queue.
-    pub async fn retry_all(&self, filter: &Filter, admin: &str, limit: i64) -> Answer<Vec<i64>> {
+    pub async fn retry_all(
+        &self,
+        filter: &Filter,
+        admin: &str,
+        limit: i64,
+    ) -> Answer<Vec<OrderId>> {
         let sql = concat!(
             "UPDATE orders SET parked_at = NULL, parked_reason = NULL, updated_at = now(),
              history = history || $7::text::jsonb
@@ -92,7 +98,7 @@ impl Store {
     /// decides, as between two runs: a run that was reserving cannot complete
     /// it any more (a completion needs no reason set), so it compensates. A
     /// saga already failing keeps its reason and is refused.
-    pub async fn cancel(&self, id: i64, admin: &str) -> Answer<Acted> {
+    pub async fn cancel(&self, id: OrderId, admin: &str) -> Answer<Acted> {
         let entry = entry_json(&HistoryEntry::operator(Action::Cancel, admin))?;
         let reason = reasons::CANCELLED_BY_OPERATOR;
         self.act(id, CANCEL, &[&id, &entry, &reason]).await

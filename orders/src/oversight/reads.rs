@@ -1,6 +1,7 @@
 //! What an operator reads: a page of sagas, one saga with its history,
 //! and the counts of the stats.
 
+use common::domain::OrderId;
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
@@ -14,7 +15,7 @@ impl Store {
     pub async fn list(
         &self,
         filter: &Filter,
-        before: Option<i64>,
+        before: Option<OrderId>,
         limit: i64,
     ) -> Answer<Vec<SagaRow>> {
         let sql = concat!(
@@ -36,7 +37,7 @@ impl Store {
 
 impl Store {
     /// Saga `id` with its history; `None` if there is none.
-    pub async fn find(&self, id: i64) -> Answer<Option<(SagaRow, Vec<HistoryEntry>)>> {
+    pub async fn find(&self, id: OrderId) -> Answer<Option<(SagaRow, Vec<HistoryEntry>)>> {
         let sql = concat!(
             "SELECT ",
             saga_columns!(),
@@ -94,10 +95,7 @@ impl Store {
             let count: i64 = row.try_get(2)?;
             let oldest: OffsetDateTime = row.try_get(3)?;
             let Some(state) = SagaState::parse(state) else {
-                return Err(StoreError::Corrupt {
-                    id: 0,
-                    detail: format!("a saga state {state:?}"),
-                });
+                return Err(StoreError::Inconsistent(format!("a saga state {state:?}")));
             };
             if let Some((_, n)) = counts.by_state.iter_mut().find(|(s, _)| *s == state) {
                 *n += count;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use common::domain::OrderId;
 use common::http::{admin, respond, with, Admin, ApiError};
 use orders::oversight::Acted;
 use warp::filters::BoxedFilter;
@@ -17,7 +18,7 @@ use crate::Context;
 pub const PATH: &str = "/api/admin/sagas/{id}/cancel";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "admin" / "sagas" / i64 / "cancel")
+    warp::path!("api" / "admin" / "sagas" / OrderId / "cancel")
         .and(warp::post())
         .and(admin(context.verifier.clone()))
         .and(with(context))
@@ -26,7 +27,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn handle(id: i64, admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+async fn handle(id: OrderId, admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
     let acted = context.store.cancel(id, admin.name()).await?;
     let saga = match acted {
         Acted::Done(saga) => saga,

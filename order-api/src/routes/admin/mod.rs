@@ -18,6 +18,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
 
+use common::domain::OrderId;
 use common::http::{json_reply, Admin};
 use orders::oversight::SagaRow;
 use warp::http::StatusCode;
@@ -57,7 +58,7 @@ pub fn routes(context: Arc<Context>) -> BoxedFilter<(Response,)> {
 /// queued for a run to take it up, and the answer.
 async fn acted(context: &Context, admin: &Admin, saga: SagaRow, what: &str) -> Response {
     let id = saga.order.id;
-    tracing::info!(admin = admin.name(), order_id = id, "operator {what}");
+    tracing::info!(admin = admin.name(), order_id = id.get(), "operator {what}");
     queue_again(context, &[id]).await;
     let saga = view::SagaView::from(saga);
     json_reply(&view::OneSaga { saga }, StatusCode::OK)
@@ -65,11 +66,11 @@ async fn acted(context: &Context, admin: &Admin, saga: SagaRow, what: &str) -> R
 
 /// Queues sagas an operator re-drove. A push that fails loses nothing:
 /// the sweeper queues a pending order nobody holds within SWEEP_AGE_MS.
-async fn queue_again(context: &Context, ids: &[i64]) {
+async fn queue_again(context: &Context, ids: &[OrderId]) {
     let mut redis = context.redis.clone();
     for &id in ids {
-        if let Err(err) = queue::push(&mut redis, &context.queue, id).await {
-            tracing::warn!(order_id = id, error = %err, "queueing a re-driven saga failed: the sweeper will");
+        if let Err(err) = queue::push(&mut redis, &context.queue, id.get()).await {
+            tracing::warn!(order_id = id.get(), error = %err, "queueing a re-driven saga failed: the sweeper will");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The query a list takes, which a bulk retry shares: the filters, `limit`
 //! and (a list's alone) `before`.
 
+use common::domain::OrderId;
 use common::http::ApiError;
 use orders::oversight::{Filter as SagaFilter, StatusFilter};
 use serde::Deserialize;
@@ -18,7 +19,7 @@ pub struct SagaQuery {
     since: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     until: Option<OffsetDateTime>,
-    pub before: Option<i64>,
+    pub before: Option<OrderId>,
     limit: Option<i64>,
 }
 

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use common::domain::OrderId;
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
 use orders::oversight::Acted;
 use warp::filters::BoxedFilter;
@@ -24,7 +25,7 @@ pub const PATH: &str = "/api/admin/sagas/{id}/retry";
 pub const BULK_PATH: &str = "/api/admin/sagas/retry";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "admin" / "sagas" / i64 / "retry")
+    warp::path!("api" / "admin" / "sagas" / OrderId / "retry")
         .and(warp::post())
         .and(admin(context.verifier.clone()))
         .and(with(context))
@@ -33,7 +34,11 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn handle_one(id: i64, admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+async fn handle_one(
+    id: OrderId,
+    admin: Admin,
+    context: Arc<Context>,
+) -> Result<Response, ApiError> {
     let acted = context.store.retry(id, admin.name()).await?;
     let saga = match acted {
         Acted::Done(saga) => saga,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use common::domain::OrderId;
 use common::http::{admin, json_reply, respond, with, Admin, ApiError};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -16,7 +17,7 @@ use crate::Context;
 pub const PATH: &str = "/api/admin/sagas/{id}";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "admin" / "sagas" / i64)
+    warp::path!("api" / "admin" / "sagas" / OrderId)
         .and(warp::get())
         .and(admin(context.verifier.clone()))
         .and(with(context))
@@ -25,7 +26,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn handle(id: i64, _admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
+async fn handle(id: OrderId, _admin: Admin, context: Arc<Context>) -> Result<Response, ApiError> {
     let (saga, history) = context
         .store
         .find(id)

@@ -2,6 +2,7 @@
 //! (the whole order, its state, how long it has run), a worker, and the
 //! body of each route's answer.
 
+use common::domain::OrderId;
 use std::collections::BTreeMap;
 
 use orders::oversight::{HistoryEntry, SagaRow, SagaState};
@@ -13,7 +14,7 @@ use time::OffsetDateTime;
 
 #[derive(Debug, Serialize)]
 pub struct SagaView {
-    pub id: i64,
+    pub id: OrderId,
     pub username: String,
     #[serde(serialize_with = "common::money::serialize_decimal")]
     pub amount: Decimal,
@@ -105,7 +106,7 @@ pub fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
 #[derive(Debug, Serialize)]
 pub struct SagaPage {
     pub sagas: Vec<SagaView>,
-    pub next_before: Option<i64>,
+    pub next_before: Option<OrderId>,
 }
 
 /// An operator's retry or cancel of one saga: the saga after it.
@@ -150,7 +151,7 @@ impl RunEntry {
 #[derive(Debug, Serialize)]
 pub struct Retried {
     pub retried: usize,
-    pub ids: Vec<i64>,
+    pub ids: Vec<OrderId>,
     /// The limit was reached: more may match.
     pub more: bool,
 }

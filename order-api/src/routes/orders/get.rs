@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use common::domain::OrderId;
 use common::http::{bearer, json_reply, respond, with, ApiError};
 use common::jwt::Claims;
 use warp::filters::BoxedFilter;
@@ -17,7 +18,7 @@ use crate::Context;
 pub const PATH: &str = "/api/orders/{id}";
 
 pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "orders" / i64)
+    warp::path!("api" / "orders" / OrderId)
         .and(warp::get())
         .and(bearer(context.verifier.clone()))
         .and(with(context))
@@ -26,7 +27,7 @@ pub fn route(context: Arc<Context>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn handle(id: i64, claims: Claims, context: Arc<Context>) -> Result<Response, ApiError> {
+async fn handle(id: OrderId, claims: Claims, context: Arc<Context>) -> Result<Response, ApiError> {
     let order = context
         .store
         .find_owned(claims.username(), id)

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use common::domain::OrderId;
 use common::http::{bearer, idempotency_key, json_body, respond, with, ApiError, IdempotencyKey};
 use common::jwt::Claims;
 use common::metrics::{self, IntCounter};
@@ -118,11 +119,15 @@ async fn handle(
 
 /// With traces on, the span of the queueing that goes on after the answer:
 /// a child of the request's span, which it may outlive.
-fn queue_span(order_id: i64) -> Span {
+fn queue_span(order_id: OrderId) -> Span {
     if !telemetry::tracing_enabled() {
         return Span::none();
     }
-    let span = tracing::info_span!("enqueue", order_id, trace_id = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "enqueue",
+        order_id = order_id.get(),
+        trace_id = tracing::field::Empty
+    );
     telemetry::record_trace_id(&span);
     span
 }
@@ -130,12 +135,13 @@ fn queue_span(order_id: i64) -> Span {
 /// Hands the order to the mediator. The order is already durable: if Redis
 /// does not take it now (or this process dies first), the mediator's
 /// sweeper will queue it.
-async fn queue(context: Arc<Context>, order_id: i64, username: String) {
+async fn queue(context: Arc<Context>, order_id: OrderId, username: String) {
     let mut redis = context.redis.clone();
-    match queue::push(&mut redis, &context.queue, order_id).await {
-        Ok(()) => tracing::info!(order_id, %username, "order accepted"),
+    let job = order_id.get();
+    match queue::push(&mut redis, &context.queue, job).await {
+        Ok(()) => tracing::info!(order_id = job, %username, "order accepted"),
         Err(err) => tracing::warn!(
-            order_id,
+            order_id = job,
             error = %err,
             "order accepted but not queued; the sweeper will queue it"
         ),

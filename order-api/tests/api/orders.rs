@@ -50,7 +50,9 @@ async fn orders_need_a_valid_token_and_stay_private() {
     let path = format!("/api/orders/{}", placed.body["id"]);
 
     assert_error(&stack.get(&bob_token, &path).await, 404);
-    assert_error(&stack.get(&ann_token, "/api/orders/999999").await, 404);
+    for missing in ["/api/orders/999999", "/api/orders/0", "/api/orders/-1"] {
+        assert_error(&stack.get(&ann_token, missing).await, 404);
+    }
     assert_eq!(stack.get(&bob_token, "/api/orders/").await.body, json!([]));
     for bad in [
         tokens::expired(&stack.keys, &ann),

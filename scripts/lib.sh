@@ -1,4 +1,4 @@
-# Shared by scripts/stack, scripts/test, scripts/smoke, scripts/gateway,
+# Shared by scripts/stack, scripts/test, scripts/gateway,
 # scripts/bench, ...: where things live, which ports they use, what each
 # service is started with, and the helpers to install and run the infra.
 # shellcheck shell=bash
@@ -235,9 +235,9 @@ ensure_packages() {
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v curl >/dev/null || missing+=(curl)
+  command -v python3 >/dev/null || missing+=(python3) # the Python environment, and scripts that read JSON
   command -v jq >/dev/null || missing+=(jq) # README's "Try it" reads JSON with it
   command -v openssl >/dev/null || missing+=(openssl)
-  command -v python3 >/dev/null || missing+=(python3) # scripts/smoke reads JSON with it
   [ ${#missing[@]} -eq 0 ] && return 0
   # apt may start the distro's own redis/nginx/postgres on their default
   # ports: harmless, this stack uses its own processes and ports.

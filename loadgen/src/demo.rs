@@ -22,9 +22,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use hyper::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::json;
+use shop_client::{Method, StatusCode};
 
 use crate::api::{Api, User};
 use loadgen::conservation::connect;
@@ -135,7 +135,7 @@ async fn place_and_watch(
     demo: &Demo,
     billing: &tokio_postgres::Client,
 ) -> anyhow::Result<Vec<(i64, Planned)>> {
-    let api = Api::new(&demo.gateway);
+    let api = Api::new(&demo.gateway)?;
     let run = format!("{:08x}", rand::random::<u32>());
     let mut users = HashMap::new();
     for planned in plan() {

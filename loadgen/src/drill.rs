@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use hyper::{Method, StatusCode};
 use serde_json::json;
+use shop_client::{Method, StatusCode};
 
 use crate::api::{Api, User};
 use loadgen::conservation::{self, connect, Databases};
@@ -62,7 +62,7 @@ struct Seen {
 }
 
 pub async fn run(drill: &Drill) -> anyhow::Result<()> {
-    let api = Api::new(&drill.gateway);
+    let api = Api::new(&drill.gateway)?;
     let run_id = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let mut users = Vec::new();
     for n in 0..drill.users {

@@ -79,7 +79,7 @@ fn best_rate(stages: &[Stage]) -> f64 {
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let processes_before = system::process_use(&plan.pids_dir);
-    let api = Api::new(&plan.gateway);
+    let api = Api::new(&plan.gateway)?;
     let tag = format!("{:x}", rand::random::<u32>());
     let mut users = Vec::new();
     for n in 0..plan.users {

@@ -3,106 +3,24 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use serde_json::{json, Value};
+use shop_client::{Admin, Shop};
 
-/// Where the shop is and who asks: `SHOP_URL` (default the local stack's
-/// gateway), `SHOP_USER` (default `admin`) and `SHOP_PASSWORD` (default the
-/// local stack's `.stack/admin-password`, when there is one).
-pub struct Api {
-    base: String,
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    token: String,
-}
-
-impl Api {
-    /// Logs in as the administrator.
-    pub async fn login() -> anyhow::Result<Self> {
-        let base = env_or("SHOP_URL", "http://127.0.0.1:8080");
-        refuse_plain_http_off_this_machine(&base)?;
-        let user = env_or("SHOP_USER", "admin");
-        let password = match std::env::var("SHOP_PASSWORD") {
-            Ok(password) if !password.is_empty() => password,
-            _ => stack_password()?,
-        };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .context("loading the system's trusted certificates")?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let mut api = Self {
-            base: base.trim_end_matches('/').to_owned(),
-            http: Client::builder(TokioExecutor::new()).build(connector),
-            token: String::new(),
-        };
-        let login = json!({"username": user, "password": password});
-        let answer = api
-            .call(Method::POST, "/api/token/", Some(&login))
-            .await
-            .with_context(|| format!("logging in as {user}"))?;
-        api.token = answer["access"]
-            .as_str()
-            .context("the login answered no access token")?
-            .to_owned();
-        Ok(api)
-    }
-
-    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.call(Method::GET, path, None).await
-    }
-
-    pub async fn post(&self, path: &str) -> anyhow::Result<Value> {
-        self.call(Method::POST, path, None).await
-    }
-
-    /// One request; the JSON answer, or the API's error as the message.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut request = Request::builder().method(method).uri(&url);
-        if !self.token.is_empty() {
-            request = request.header("authorization", format!("Bearer {}", self.token));
-        }
-        let bytes = match body {
-            Some(body) => {
-                request = request.header("content-type", "application/json");
-                Bytes::from(serde_json::to_vec(body)?)
-            }
-            None => Bytes::new(),
-        };
-        let request = request
-            .body(Full::new(bytes))
-            .with_context(|| format!("{url} is not a usable URL (SHOP_URL)"))?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("reading the answer of {url}"))?
-            .to_bytes();
-        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !status.is_success() {
-            let error = answer["error"].as_str().unwrap_or("no error message");
-            bail!("{} {url}: {error}", status.as_u16());
-        }
-        Ok(answer)
-    }
+/// Logs in as the administrator: where the shop is and who asks come from
+/// `SHOP_URL` (default the local stack's gateway), `SHOP_USER` (default
+/// `admin`) and `SHOP_PASSWORD` (default the local stack's
+/// `.stack/admin-password`, when there is one).
+pub async fn login() -> anyhow::Result<Admin> {
+    let base = env_or("SHOP_URL", "http://127.0.0.1:8080");
+    refuse_plain_http_off_this_machine(&base)?;
+    let user = env_or("SHOP_USER", "admin");
+    let password = match std::env::var("SHOP_PASSWORD") {
+        Ok(password) if !password.is_empty() => password,
+        _ => stack_password()?,
+    };
+    let shop = Shop::new(&base)?;
+    Admin::login(shop, &user, &password)
+        .await
+        .with_context(|| format!("logging in as {user}"))
 }
 
 fn env_or(key: &str, default: &str) -> String {

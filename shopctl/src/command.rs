@@ -3,7 +3,6 @@
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::api::Api;
 use crate::{admin, show};
 
 pub const USAGE: &str = "usage:
@@ -145,7 +144,7 @@ pub async fn run(parsed: Parsed) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let api = Api::login().await?;
+    let api = crate::api::login().await?;
     let (answer, print): (Value, fn(&Value)) = match parsed.command {
         Command::List(filters) => (
             api.get(&format!("/api/admin/sagas{}", query(&filters)))

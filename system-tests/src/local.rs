@@ -4,18 +4,22 @@
 //! per-address behaviour is tested with real addresses. Nothing here starts
 //! a process: `scripts/stack up` has, and these tests fail when it has not.
 //!
-//! `SHOP_URL` (default `http://127.0.0.1:8080`, the gateway) and
-//! `AUTH_URL` (default `http://127.0.0.1:8001`, auth's own port).
+//! `SHOP_URL` (default `http://127.0.0.1:8080`, the gateway), and each
+//! service's own port: `AUTH_URL` (default `http://127.0.0.1:8001`),
+//! `BILLING_URL` (8002) and `ORDERS_URL` (order-api, 8003).
 
 use std::net::IpAddr;
 
 use common::testing::{TestClient, TestResponse};
 use hyper::Method;
 use serde_json::{json, Value};
+use shop_client::Shop;
 
 pub struct LocalStack {
     pub gateway: String,
     pub auth: String,
+    pub billing: String,
+    pub orders: String,
 }
 
 impl LocalStack {
@@ -29,6 +33,8 @@ impl LocalStack {
         Self {
             gateway: url("SHOP_URL", "http://127.0.0.1:8080"),
             auth: url("AUTH_URL", "http://127.0.0.1:8001"),
+            billing: url("BILLING_URL", "http://127.0.0.1:8002"),
+            orders: url("ORDERS_URL", "http://127.0.0.1:8003"),
         }
     }
 
@@ -37,19 +43,17 @@ impl LocalStack {
         TestClient::from_address(address.parse::<IpAddr>().expect("a loopback address"))
     }
 
-    /// Signs `name` up through the gateway, from 127.0.0.1.
+    /// The shop's client at `base` (the gateway, or a service's port).
+    pub fn shop(base: &str) -> Shop {
+        Shop::new(base).expect("a client")
+    }
+
+    /// Signs `name` up through the gateway.
     pub async fn sign_up(&self, name: &str, password: &str) {
-        let body =
-            json!({"username": name, "password": password, "email": format!("{name}@example.com")});
-        let answer = Self::client("127.0.0.1")
-            .json(
-                Method::POST,
-                &format!("{}/api/auth/users/", self.gateway),
-                &[],
-                &body,
-            )
-            .await;
-        assert_eq!(answer.status, 201, "sign-up of {name}: {}", answer.text);
+        Self::shop(&self.gateway)
+            .sign_up(name, password)
+            .await
+            .unwrap_or_else(|err| panic!("sign-up of {name}: {err}"));
     }
 
     /// A login through the gateway from `address`.

@@ -1,3 +1,6 @@
-//! The running stack under attack, through the gateway and around it.
+//! The running stack as its clients and attackers see it, through the
+//! gateway and around it.
 
+mod gateway_bodies;
 mod logins;
+mod smoke;

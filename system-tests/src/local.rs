@@ -10,10 +10,8 @@
 
 use std::net::IpAddr;
 
-use common::testing::{TestClient, TestResponse};
-use hyper::Method;
-use serde_json::{json, Value};
-use shop_client::Shop;
+use serde_json::json;
+use shop_client::{Answer, Call, Method, Shop};
 
 pub struct LocalStack {
     pub gateway: String,
@@ -38,14 +36,16 @@ impl LocalStack {
         }
     }
 
-    /// A client whose connections leave from `address` (127.0.0.2, ...).
-    pub fn client(address: &str) -> TestClient {
-        TestClient::from_address(address.parse::<IpAddr>().expect("a loopback address"))
-    }
-
     /// The shop's client at `base` (the gateway, or a service's port).
     pub fn shop(base: &str) -> Shop {
         Shop::new(base).expect("a client")
+    }
+
+    /// The shop's client at `base`, its connections leaving from `address`
+    /// (127.0.0.2, ...).
+    pub fn shop_from(base: &str, address: &str) -> Shop {
+        let address = address.parse::<IpAddr>().expect("a loopback address");
+        Shop::from_address(base, address).expect("a client")
     }
 
     /// Signs `name` up through the gateway.
@@ -56,9 +56,15 @@ impl LocalStack {
             .unwrap_or_else(|err| panic!("sign-up of {name}: {err}"));
     }
 
-    /// A login through the gateway from `address`.
-    pub async fn login_from(&self, address: &str, name: &str, password: &str) -> TestResponse {
-        login(&Self::client(address), &self.gateway, &[], name, password).await
+    /// A login through the gateway from `address`, whatever it is answered.
+    pub async fn login_from(&self, address: &str, name: &str, password: &str) -> Answer {
+        login(
+            &Self::shop_from(&self.gateway, address),
+            &[],
+            name,
+            password,
+        )
+        .await
     }
 
     /// A login straight to auth's port from `address`, claiming
@@ -69,16 +75,23 @@ impl LocalStack {
         forwarded: &str,
         name: &str,
         password: &str,
-    ) -> TestResponse {
+    ) -> Answer {
         let headers = [("x-forwarded-for", forwarded)];
-        login(&Self::client(address), &self.auth, &headers, name, password).await
+        login(
+            &Self::shop_from(&self.auth, address),
+            &headers,
+            name,
+            password,
+        )
+        .await
     }
 
     /// A counter of auth's `/metrics`.
     pub async fn auth_counter(&self, name: &str) -> f64 {
-        let answer = Self::client("127.0.0.1")
-            .send(Method::GET, &format!("{}/metrics", self.auth), &[], None)
-            .await;
+        let answer = Self::shop(&self.auth)
+            .call(Method::GET, "/metrics", Call::default())
+            .await
+            .expect("auth's metrics");
         answer
             .text
             .lines()
@@ -88,17 +101,16 @@ impl LocalStack {
     }
 }
 
-async fn login(
-    client: &TestClient,
-    base: &str,
-    headers: &[(&str, &str)],
-    name: &str,
-    password: &str,
-) -> TestResponse {
-    let body: Value = json!({"username": name, "password": password});
-    client
-        .json(Method::POST, &format!("{base}/api/token/"), headers, &body)
+async fn login(shop: &Shop, headers: &[(&str, &str)], name: &str, password: &str) -> Answer {
+    let body = json!({"username": name, "password": password});
+    let call = Call {
+        json: Some(&body),
+        headers,
+        ..Call::default()
+    };
+    shop.call(Method::POST, "/api/token/", call)
         .await
+        .expect("an answer")
 }
 
 /// A name no other run has used.

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::testing::TestClient;
-use hyper::Method;
 use serde_json::json;
+use shop_client::{Call, Method, NewOrder};
 use system_tests::LocalStack;
 
 /// One answer a shopper got (or the lack of one), and when.
@@ -36,17 +35,14 @@ pub struct Load {
 
 /// Signs `count` shoppers up and logs them in.
 pub async fn shoppers(stack: &LocalStack, prefix: &str, count: usize) -> Vec<Shopper> {
-    let password = "correct horse battery";
+    let gateway = LocalStack::shop(&stack.gateway);
     let mut shoppers = Vec::new();
     for n in 0..count {
         let name = format!("{prefix}{n}");
-        stack.sign_up(&name, password).await;
-        let login = stack.login_from("127.0.0.1", &name, password).await;
-        assert_eq!(login.status, 200, "login of {name}: {}", login.text);
-        let token = login.body["access"]
-            .as_str()
-            .expect("an access token")
-            .to_owned();
+        let token = gateway
+            .customer(&name, "correct horse battery")
+            .await
+            .unwrap_or_else(|err| panic!("shopper {name}: {err}"));
         shoppers.push(Shopper { name, token });
     }
     shoppers
@@ -82,27 +78,27 @@ async fn shop(
     pace: Duration,
     stop: Arc<AtomicBool>,
 ) -> (Vec<Accepted>, Vec<Attempt>) {
-    let client = TestClient::default();
-    let url = format!("{gateway}/api/orders/");
-    let bearer = format!("Bearer {}", shopper.token);
+    let shop = LocalStack::shop(&gateway);
     let (mut accepted, mut attempts) = (Vec::new(), Vec::new());
     let mut n = 0u32;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
         let key = format!("{}-{n}", shopper.name);
-        let body = json!({
-            "amount": 0.05,
-            "details": {"item": 1 + n % 10, "slot": format!("{:02}:00", 8 + n % 11)},
-        });
-        let bytes = serde_json::to_vec(&body).expect("a body");
+        let slot = format!("{:02}:00", 8 + n % 11);
+        let body = NewOrder {
+            amount: json!(0.05),
+            item: 1 + n % 10,
+            slot: &slot,
+        }
+        .to_json();
         loop {
-            let headers = [
-                ("authorization", bearer.as_str()),
-                ("idempotency-key", key.as_str()),
-            ];
-            let answer = client
-                .exchange(Method::POST, &url, &headers, Some(bytes.clone()))
-                .await;
+            let call = Call {
+                token: Some(&shopper.token),
+                key: Some(&key),
+                json: Some(&body),
+                ..Call::default()
+            };
+            let answer = shop.call(Method::POST, "/api/orders/", call).await;
             let at = Instant::now();
             let (outcome, wait) = match &answer {
                 Ok(answer) if answer.status == 201 => {

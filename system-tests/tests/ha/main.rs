@@ -36,6 +36,14 @@ fn ports(var: &str, default: &str) -> Vec<u16> {
         .collect()
 }
 
+/// What a fault kills: the PostgreSQL primary (its standby is then
+/// promoted), or the Redis primary that serves the queue's slot.
+#[derive(Clone, Copy)]
+enum Fault {
+    PostgresPrimary,
+    QueueRedisPrimary,
+}
+
 /// What one fault did.
 struct Finding {
     fault: String,
@@ -137,11 +145,17 @@ async fn orders_survive_losing_the_database_primary_and_the_queues_redis_primary
 
     let mut findings = Vec::new();
     let mut clocks = Vec::new();
-    for fault in ["postgres", "postgres", "redis", "redis"] {
+    use Fault::{PostgresPrimary, QueueRedisPrimary};
+    for fault in [
+        PostgresPrimary,
+        PostgresPrimary,
+        QueueRedisPrimary,
+        QueueRedisPrimary,
+    ] {
         tokio::time::sleep(Duration::from_secs(4)).await;
         let killed = Instant::now();
         let finding = match fault {
-            "postgres" => {
+            PostgresPrimary => {
                 let (primary, standby) = postgres.roles().await;
                 Postgres::kill(primary).await;
                 Postgres::promote(standby).await;
@@ -177,7 +191,7 @@ async fn orders_survive_losing_the_database_primary_and_the_queues_redis_primary
                     clients_saw: BTreeMap::new(),
                 }
             }
-            _ => {
+            QueueRedisPrimary => {
                 let port = cluster
                     .primary_of(QUEUE_KEY, None)
                     .await

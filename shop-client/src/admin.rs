@@ -25,9 +25,23 @@ impl Admin {
         self.shop.expect(Method::POST, path, self.call()).await
     }
 
-    /// Sagas `query` selects (`status=parked&limit=20`), newest first.
+    /// The sagas `query` selects (empty, or `?status=parked&limit=20`,
+    /// percent-encoded), newest first.
     pub async fn sagas(&self, query: &str) -> Result<Value, ShopError> {
-        self.get(&format!("/api/admin/sagas?{query}")).await
+        self.get(&format!("/api/admin/sagas{query}")).await
+    }
+
+    /// Retries every parked saga `query` selects (`?status=parked&...`).
+    pub async fn retry_all(&self, query: &str) -> Result<Value, ShopError> {
+        self.post(&format!("/api/admin/sagas/retry{query}")).await
+    }
+
+    pub async fn stats(&self) -> Result<Value, ShopError> {
+        self.get("/api/admin/sagas/stats").await
+    }
+
+    pub async fn workers(&self) -> Result<Value, ShopError> {
+        self.get("/api/admin/workers").await
     }
 
     pub async fn saga(&self, id: i64) -> Result<Value, ShopError> {
@@ -43,9 +57,6 @@ impl Admin {
     }
 
     fn call(&self) -> Call<'_> {
-        Call {
-            token: Some(&self.token),
-            ..Call::default()
-        }
+        Call::with_token(&self.token)
     }
 }

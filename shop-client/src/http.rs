@@ -43,6 +43,34 @@ pub struct Call<'a> {
     pub raw: Option<Vec<u8>>,
 }
 
+impl<'a> Call<'a> {
+    /// A JSON body, and nothing else.
+    pub fn with_json(json: &'a Value) -> Self {
+        Self {
+            json: Some(json),
+            ..Self::default()
+        }
+    }
+
+    /// A bearer token, and nothing else.
+    pub fn with_token(token: &'a str) -> Self {
+        Self {
+            token: Some(token),
+            ..Self::default()
+        }
+    }
+}
+
+impl Answer {
+    /// Whether the answer says it is JSON (`application/json`, any parameters).
+    pub fn is_json(&self) -> bool {
+        self.headers
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/json"))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ShopError {
     /// Nothing answered: refused, reset, timed out, or not a usable URL.
@@ -103,10 +131,6 @@ impl Shop {
             base: base.trim_end_matches('/').to_owned(),
             http: Client::builder(TokioExecutor::new()).build(https),
         })
-    }
-
-    pub fn base(&self) -> &str {
-        &self.base
     }
 
     /// One request, whatever it is answered.

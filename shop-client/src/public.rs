@@ -47,21 +47,15 @@ impl Shop {
     pub async fn sign_up(&self, name: &str, password: &str) -> Result<(), ShopError> {
         let body =
             json!({"username": name, "password": password, "email": format!("{name}@example.com")});
-        let call = Call {
-            json: Some(&body),
-            ..Call::default()
-        };
-        self.expect(Method::POST, "/api/auth/users/", call).await?;
+        self.expect(Method::POST, "/api/auth/users/", Call::with_json(&body))
+            .await?;
         Ok(())
     }
 
     pub async fn login(&self, name: &str, password: &str) -> Result<Tokens, ShopError> {
         let body = json!({"username": name, "password": password});
-        let call = Call {
-            json: Some(&body),
-            ..Call::default()
-        };
-        self.expect_as(Method::POST, "/api/token/", call).await
+        self.expect_as(Method::POST, "/api/token/", Call::with_json(&body))
+            .await
     }
 
     /// Signs `name` up and logs in: the access token.
@@ -72,11 +66,8 @@ impl Shop {
 
     /// `name`'s account: username, email, wallet.
     pub async fn account(&self, token: &str, name: &str) -> Result<Value, ShopError> {
-        let call = Call {
-            token: Some(token),
-            ..Call::default()
-        };
-        self.expect(Method::GET, &format!("/api/accounts/{name}"), call)
+        let path = format!("/api/accounts/{name}");
+        self.expect(Method::GET, &path, Call::with_token(token))
             .await
     }
 
@@ -115,11 +106,8 @@ impl Shop {
     }
 
     pub async fn order(&self, token: &str, id: i64) -> Result<Order, ShopError> {
-        let call = Call {
-            token: Some(token),
-            ..Call::default()
-        };
-        self.expect_as(Method::GET, &format!("/api/orders/{id}"), call)
+        let path = format!("/api/orders/{id}");
+        self.expect_as(Method::GET, &path, Call::with_token(token))
             .await
     }
 

@@ -146,29 +146,15 @@ pub async fn run(parsed: Parsed) -> anyhow::Result<()> {
     }
     let api = crate::api::login().await?;
     let (answer, print): (Value, fn(&Value)) = match parsed.command {
-        Command::List(filters) => (
-            api.get(&format!("/api/admin/sagas{}", query(&filters)))
-                .await?,
-            show::list,
-        ),
-        Command::Show(id) => (api.get(&format!("/api/admin/sagas/{id}")).await?, show::one),
-        Command::Stats => (api.get("/api/admin/sagas/stats").await?, show::stats),
-        Command::Retry(id) => (
-            api.post(&format!("/api/admin/sagas/{id}/retry")).await?,
-            show::acted,
-        ),
-        Command::RetryAll(filters) => (
-            api.post(&format!("/api/admin/sagas/retry{}", query(&filters)))
-                .await?,
-            show::retried,
-        ),
-        Command::Cancel(id) => (
-            api.post(&format!("/api/admin/sagas/{id}/cancel")).await?,
-            show::acted,
-        ),
-        Command::Workers => (api.get("/api/admin/workers").await?, show::workers),
+        Command::List(filters) => (api.sagas(&query(&filters)).await?, show::list),
+        Command::Show(id) => (api.saga(id).await?, show::one),
+        Command::Stats => (api.stats().await?, show::stats),
+        Command::Retry(id) => (api.retry(id).await?, show::acted),
+        Command::RetryAll(filters) => (api.retry_all(&query(&filters)).await?, show::retried),
+        Command::Cancel(id) => (api.cancel(id).await?, show::acted),
+        Command::Workers => (api.workers().await?, show::workers),
         // The admin API's stats carry the version order-api runs.
-        Command::Version => (api.get("/api/admin/sagas/stats").await?, show::version),
+        Command::Version => (api.stats().await?, show::version),
         Command::Admin(..) | Command::OwnVersion => unreachable!("handled above"),
     };
     if parsed.json {

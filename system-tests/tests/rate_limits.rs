@@ -58,14 +58,6 @@ async fn send(shop: &Shop, method: Method, path: &str) -> Answer {
         .unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
-fn is_json(answer: &Answer) -> bool {
-    answer
-        .headers
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"))
-}
-
 /// Sends `requests` one after another, each followed by a GET of another
 /// Ingress's path, which must get billing's own JSON 401.
 async fn burst_of(shop: &Shop, requests: Vec<Request>) -> Burst {
@@ -98,7 +90,7 @@ fn assert_limited(burst: &Burst, limits: &Limits, service: &str) {
             "the first burst + 1 reach {service}: {} got {}",
             request.path, answer.text
         );
-        assert!(is_json(answer), "{}: {:?}", request.path, answer.headers);
+        assert!(answer.is_json(), "{}: {:?}", request.path, answer.headers);
     }
     let refused: Vec<_> = burst
         .answers
@@ -134,7 +126,7 @@ fn assert_limited(burst: &Burst, limits: &Limits, service: &str) {
             "{}",
             request.path
         );
-        assert!(is_json(answer), "{}: {:?}", request.path, answer.headers);
+        assert!(answer.is_json(), "{}: {:?}", request.path, answer.headers);
         let retry_after = answer
             .headers
             .get("retry-after")

@@ -48,12 +48,7 @@ fn assert_too_large(answer: &Answer, what: &str) {
         json!({"error": "the body is too large"}),
         "{what}"
     );
-    let json = answer
-        .headers
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    assert!(json, "{what}: {:?}", answer.headers);
+    assert!(answer.is_json(), "{what}: {:?}", answer.headers);
 }
 
 #[tokio::test]

@@ -95,11 +95,10 @@ async fn the_gateway_routes_the_public_paths_and_hides_the_rest() {
     ];
     for (method, path) in hidden {
         let body = json!({"username": name, "email": "x@example.com"});
-        let call = Call {
-            json: Some(&body),
-            ..Call::default()
-        };
-        let answer = gateway.call(method, path, call).await.expect("an answer");
+        let answer = gateway
+            .call(method, path, Call::with_json(&body))
+            .await
+            .expect("an answer");
         assert_eq!(
             answer.status,
             StatusCode::NOT_FOUND,

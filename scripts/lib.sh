@@ -244,6 +244,21 @@ ensure_packages() {
   apt_install "the stack's databases, its gateway and the tools its scripts use" "${missing[@]}"
 }
 
+# node, npm and the packages of package-lock.json (newman, puppeteer-core),
+# installed from the lock file when node_modules is missing or older than it
+# (npm keeps its own copy of what it installed in .package-lock.json).
+ensure_npm_packages() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install "newman runs the end-to-end suite, puppeteer drives the console" nodejs npm
+  fi
+  local installed=$REPO/node_modules/.package-lock.json
+  if [ ! -x "$REPO/node_modules/.bin/newman" ] || [ ! -f "$REPO/node_modules/puppeteer-core/package.json" ] ||
+    [ ! -f "$installed" ] || [ "$REPO/package-lock.json" -nt "$installed" ] || [ "$REPO/package.json" -nt "$installed" ]; then
+    say "installing the npm packages of package-lock.json"
+    (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # cargo with rustfmt and clippy; Debian's own Rust is too old, so this only
 # says what to do.
 ensure_cargo() {

@@ -1,19 +1,19 @@
-// The console part of the operator drill (scripts/operator-drill runs it; not
-// meant to be run alone): headless Chromium, driven by puppeteer-core
-// (pinned in package-lock.json), works the web console at /console/ through
-// the gateway the way an operator would, by its data-test hooks (see the
-// header of order-api/console/console.js).
+// The console part of the operator drill, run by
+// system-tests/tests/operator (scripts/operator-drill): headless Chromium,
+// driven by puppeteer-core (pinned in package-lock.json), works the web
+// console at /console/ through the gateway the way an operator would, by its
+// data-test hooks (see the header of order-api/console/console.js).
 //
 //   node scripts/operator-drill.js CONFIG.json
 //
-// CONFIG (written by scripts/operator-drill): base, chromium, username (the
-// drill's customer), completed, failed (ids), parked (ids, parked by the
-// fault), cancelOrder (the order to place and cancel), hook (the drill
-// script, called back as `HOOK --hook lift-fault|kill-mediator|
-// restart-mediator`), demoParked (the parked order of scripts/stack demo,
-// open in the screenshot), screenshot, docsScreenshot, updateDocs,
-// failureScreenshot, result (where to write {retried, cancelled}).
-// Environment: DRILL_ADMIN_PASSWORD, DRILL_CUSTOMER_TOKEN.
+// CONFIG (written by the drill): base, chromium, username (the drill's
+// customer), completed, failed (ids), parked (ids, parked by the fault, which
+// is lifted by now), cancelOrder (the order to place and cancel), stack
+// (scripts/stack, run as `stack kill|restart mediator`), demoParked (the
+// parked order of scripts/stack demo, open in the screenshot), screenshot,
+// docsScreenshot, updateDocs, failureScreenshot, result (where to write
+// {retried, cancelled}). Environment: DRILL_ADMIN_PASSWORD,
+// DRILL_CUSTOMER_TOKEN.
 //
 // One line per check (PASS/FAIL), then `N passed, M failed`. The steps depend
 // on each other: the first failure ends the run (with a screenshot at
@@ -36,13 +36,12 @@ let failed = 0;
 const result = {};
 let mediatorStopped = false;
 
-/** Calls the drill script back; a restarted mediator inherits its environment, so no secrets in it. */
-const hook = (name) => {
+/** `scripts/stack ACTION mediator`; a restarted mediator inherits this environment, so no secrets in it. */
+const mediator = (action) => {
   const env = { ...process.env };
   delete env.DRILL_ADMIN_PASSWORD;
   delete env.DRILL_CUSTOMER_TOKEN;
-  const out = execFileSync(config.hook, ['--hook', name], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.trim();
+  execFileSync(config.stack, [action, 'mediator'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
 };
 const sel = (name, attrs = {}) =>
   `[data-test="${name}"]${Object.entries(attrs).map(([k, v]) => `[data-${k}="${v}"]`).join('')}`;
@@ -239,8 +238,6 @@ async function drill(page) {
     return `#${retried}, ${entries} timeline entries`;
   });
 
-  await step('the fault is lifted (the trigger dropped)', async () => { hook('lift-fault'); });
-
   await page.evaluate(() => { window.drillNotReloaded = true; });
   await step(`retry of #${retried} from its panel, confirmed`, async () => {
     await confirmAction(page, 'retry', retried);
@@ -257,7 +254,7 @@ async function drill(page) {
 
   await step('the mediator is stopped', async () => {
     mediatorStopped = true;
-    hook('kill-mediator');
+    mediator('kill');
   });
 
   let cancelled;
@@ -285,7 +282,7 @@ async function drill(page) {
   });
 
   await step('the mediator is restarted', async () => {
-    hook('restart-mediator');
+    mediator('restart');
     mediatorStopped = false;
   });
 
@@ -325,7 +322,7 @@ async function drill(page) {
     if (page) console.log(`[drill] the page at the failure: ${config.failureScreenshot}`);
   } finally {
     if (mediatorStopped) {
-      try { hook('restart-mediator'); } catch (err) { console.log(`[drill] restarting the mediator: ${err.message}`); }
+      try { mediator('restart'); } catch (err) { console.log(`[drill] restarting the mediator: ${err.message}`); }
     }
     if (browser) await browser.close().catch(() => {});
     fs.writeFileSync(config.result, JSON.stringify(result));

@@ -28,6 +28,7 @@ use shop_client::{Method, StatusCode};
 
 use crate::api::{Api, User};
 use loadgen::conservation::connect;
+use loadgen::fault::RefusedCancels;
 
 const PASSWORD: &str = "demo password";
 
@@ -37,8 +38,10 @@ const WALLET: i64 = 100;
 /// The customer whose cancels the fault refuses.
 const PARKED_USER: &str = "demo_dev";
 
-/// The trigger that refuses the cancels, named so a leftover is recognised.
-const FAULT: &str = "demo_refuse_cancel";
+/// The fault that refuses demo_dev's cancels.
+const FAULT: RefusedCancels = RefusedCancels {
+    name: "demo_refuse_cancel",
+};
 
 /// How long the mediator may take to park: `COMPENSATION_ATTEMPTS` (30)
 /// tries with backoff capped at `RETRY_MAX_MS` (2 s), with a margin.
@@ -102,14 +105,14 @@ fn plan() -> Vec<Planned> {
 pub async fn run(demo: &Demo) -> anyhow::Result<()> {
     let billing = connect(&format!("{}/billing", demo.pg_url)).await?;
     // A run killed with -9 may have left it.
-    lift_fault(&billing).await?;
+    FAULT.lift(&billing).await?;
     let outcome = tokio::select! {
         outcome = place_and_watch(demo, &billing) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
-    let lifted = lift_fault(&billing).await;
+    let lifted = FAULT.lift(&billing).await;
     let placed = outcome?;
-    lifted.context("lifting the fault: DROP TRIGGER demo_refuse_cancel ON reservations")?;
+    lifted?;
     println!("[demo] the fault is lifted; the parked saga waits for an operator");
     if let Some(path) = &demo.json {
         let parked: Vec<i64> = placed
@@ -145,7 +148,7 @@ async fn place_and_watch(
             users.insert(planned.user, user);
         }
     }
-    inject_fault(billing).await?;
+    FAULT.inject(billing, PARKED_USER).await?;
     println!("[demo] fault on: billing's database refuses to cancel {PARKED_USER}'s reservations");
 
     let mut placed = Vec::new();
@@ -313,35 +316,4 @@ async fn watch(demo: &Demo, placed: &[(i64, Planned)]) -> anyhow::Result<()> {
         wrong.join(", ")
     );
     Ok(())
-}
-
-/// The fault: the release (granted -> released) of one of demo_dev's
-/// reservations raises, so billing answers the cancel with 500, which the
-/// mediator retries and then parks. Reserves and settlements, and every
-/// other customer, are untouched.
-async fn inject_fault(billing: &tokio_postgres::Client) -> anyhow::Result<()> {
-    billing
-        .batch_execute(&format!(
-            "CREATE OR REPLACE FUNCTION {FAULT}() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN
-               RAISE EXCEPTION 'demo: billing refuses to cancel order %', OLD.order_id;
-             END $$;
-             CREATE TRIGGER {FAULT} BEFORE UPDATE ON reservations FOR EACH ROW
-               WHEN (OLD.state = 'granted' AND NEW.state = 'released'
-                     AND OLD.username = '{PARKED_USER}')
-               EXECUTE FUNCTION {FAULT}();"
-        ))
-        .await
-        .context("creating the fault's trigger in billing's database")
-}
-
-async fn lift_fault(billing: &tokio_postgres::Client) -> anyhow::Result<()> {
-    billing
-        .batch_execute(&format!(
-            "SET client_min_messages = warning;
-             DROP TRIGGER IF EXISTS {FAULT} ON reservations;
-             DROP FUNCTION IF EXISTS {FAULT}();"
-        ))
-        .await
-        .context("dropping the fault's trigger in billing's database")
 }

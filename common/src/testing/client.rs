@@ -1,32 +1,25 @@
-//! A small JSON HTTP client for tests.
+//! The tests' HTTP client: shop-client's one exchange, addressed by whole
+//! URLs (a service started on any port), sending any bytes and reading any
+//! answer.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::{Client, Error};
-use hyper_util::rt::TokioExecutor;
+use hyper::{Method, StatusCode};
 use serde_json::Value;
+use shop_client::{Call, Shop, ShopError};
 
-/// What a test request got back.
-#[derive(Debug)]
-pub struct TestResponse {
-    pub status: StatusCode,
-    pub headers: hyper::HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
+/// What a test request got back: status, headers, the body as JSON and as text.
+pub use shop_client::Answer as TestResponse;
 
 /// A JSON HTTP client for tests: sends any body, reads any answer.
 #[derive(Clone)]
 pub struct TestClient {
-    http: Client<HttpConnector, Full<Bytes>>,
+    /// At no base URL: every path it is given is a whole URL.
+    shop: Shop,
 }
 
 impl Default for TestClient {
     fn default() -> Self {
         Self {
-            http: Client::builder(TokioExecutor::new()).build_http(),
+            shop: Shop::new("").expect("a test client"),
         }
     }
 }
@@ -35,14 +28,13 @@ impl TestClient {
     /// A client whose connections leave from `local` (127.0.0.2, ...: the
     /// whole 127.0.0.0/8 is this machine), as another client would.
     pub fn from_address(local: std::net::IpAddr) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_local_address(Some(local));
         Self {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            shop: Shop::from_address("", local).expect("a test client"),
         }
     }
 
-    /// Sends `body` as-is with `headers`; panics only when the server is gone.
+    /// Sends `body` as-is (as JSON's content type) with `headers`; panics
+    /// only when the server is gone.
     pub async fn send(
         &self,
         method: Method,
@@ -52,7 +44,7 @@ impl TestClient {
     ) -> TestResponse {
         self.exchange(method, url, headers, body)
             .await
-            .unwrap_or_else(|err| panic!("sending a test request to {url}: {err}"))
+            .unwrap_or_else(|err| panic!("sending a test request: {err}"))
     }
 
     /// `send`, with a connection that fails (refused, reset, cut short)
@@ -63,47 +55,23 @@ impl TestClient {
         url: &str,
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
-    ) -> Result<TestResponse, String> {
-        let mut request = Request::builder().method(method).uri(url);
+    ) -> Result<TestResponse, ShopError> {
+        let mut sent = Vec::with_capacity(headers.len() + 1);
         if body.is_some() {
-            request = request.header("content-type", "application/json");
+            sent.push(("content-type", "application/json"));
         }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request
-            .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
-            .map_err(|err| format!("building a test request: {err}"))?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .map_err(|err| format!("{err:?}"))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|err| format!("reading the response: {err}"))?
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Ok(TestResponse {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text,
-        })
+        sent.extend_from_slice(headers);
+        let call = Call {
+            headers: &sent,
+            raw: body,
+            ..Call::default()
+        };
+        self.shop.call(method, url, call).await
     }
 
     /// Sends a bodiless request; the status, or the error when nothing answers.
-    pub async fn try_send(&self, method: Method, url: &str) -> Result<StatusCode, Error> {
-        let request = Request::builder()
-            .method(method)
-            .uri(url)
-            .body(Full::default())
-            .expect("building a test request");
-        Ok(self.http.request(request).await?.status())
+    pub async fn try_send(&self, method: Method, url: &str) -> Result<StatusCode, ShopError> {
+        Ok(self.shop.call(method, url, Call::default()).await?.status)
     }
 
     /// Sends a JSON value.

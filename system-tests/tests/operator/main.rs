@@ -1,0 +1,642 @@
+//! The operator drill, against the running local stack (scripts/stack up;
+//! scripts/operator-drill installs the browser and runs this): a real fault
+//! parks sagas, and an operator sees and fixes them through the admin API,
+//! `shopctl` and the web console.
+//!
+//! 1. A fresh customer places an order that completes and one that fails on
+//!    the item (item 15).
+//! 2. The fault (loadgen::fault): billing refuses every cancel of that
+//!    customer's money. Three orders for the slot "19:00": money and item
+//!    are reserved, slots refuses, the item is given back, the money cancel
+//!    keeps failing, and after `COMPENSATION_ATTEMPTS` tries the mediator
+//!    parks them.
+//! 3. The admin API and `shopctl` show them parked; `shopctl admin` makes,
+//!    uses and demotes a second administrator.
+//! 4. `scripts/stack demo` adds its mix of orders (one parked by a fault of
+//!    its own); the fault is lifted, and in the console (console.rs) one
+//!    saga is retried and a new order cancelled.
+//! 5. `shopctl sagas retry --status parked` retries the rest. Every order of
+//!    the drill is then final, the wallet 100 minus the completed order, and
+//!    stock and slot bookings moved by the completed order only.
+//!
+//! Whatever happens, the fault is lifted and the mediator left running; a
+//! drill stopped half-way retries its parked sagas. Run it on a quiet stack:
+//! it compares stock and bookings before and after.
+
+mod console;
+mod stack;
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use loadgen::fault::RefusedCancels;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use shop_client::{Admin, NewOrder, Shop, StatusCode};
+use system_tests::unique_name;
+
+use stack::{said, scalar, succeeded, Stack};
+
+const FAULT: RefusedCancels = RefusedCancels {
+    name: "operator_drill_refuse_cancel",
+};
+const PASSWORD: &str = "drill password";
+/// Neither is ordered by the demo, which runs in the drill's midst.
+const ITEM: u32 = 4;
+const SLOT: &str = "17:00";
+/// No such slot: slots refuses it.
+const BAD_SLOT: &str = "19:00";
+
+const ITEM_REASON: &str = "Can not reserve the item";
+const SLOT_REASON: &str = "Can not get the delivery slot";
+const CANCELLED: &str = "Cancelled by operator";
+
+/// A saga as the admin API lists it: its state and reason.
+type States = BTreeMap<i64, (String, String)>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_and_fixes_parked_sagas() {
+    let stack = Stack::from_env();
+    let shop = stack.shop();
+    let console = shop
+        .call(shop_client::Method::GET, "/console/", Default::default())
+        .await;
+    assert!(
+        matches!(&console, Ok(answer) if answer.status == StatusCode::OK),
+        "the gateway does not serve the console at {}/console/: run scripts/stack up",
+        stack.gateway
+    );
+    assert!(
+        stack.mediator_is_ready().await,
+        "the mediator is not ready: run scripts/stack up"
+    );
+    let admin_password = stack.admin_password();
+    let admin = Admin::login(stack.shop(), "admin", &admin_password)
+        .await
+        .expect("the administrator's login");
+    let billing = stack.database("billing").await;
+    let customer = unique_name("drill");
+    println!(
+        "[drill] customer {customer}; item {ITEM}, slots {SLOT} and {BAD_SLOT}; gateway {}",
+        stack.gateway
+    );
+
+    let drill = Drill {
+        stack: &stack,
+        shop,
+        admin,
+        admin_password: &admin_password,
+        billing: &billing,
+        customer: &customer,
+    };
+    let outcome = AssertUnwindSafe(drill.run()).catch_unwind().await;
+    drill.clean_up(outcome.is_err()).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+struct Drill<'a> {
+    stack: &'a Stack,
+    shop: Shop,
+    admin: Admin,
+    admin_password: &'a str,
+    billing: &'a tokio_postgres::Client,
+    customer: &'a str,
+}
+
+impl Drill<'_> {
+    async fn run(&self) {
+        let (items, slots) = (
+            self.stack.database("items").await,
+            self.stack.database("slots").await,
+        );
+        // A run killed with -9 may have left it.
+        FAULT
+            .lift(self.billing)
+            .await
+            .expect("lifting a leftover fault");
+        let token = self
+            .shop
+            .customer(self.customer, PASSWORD)
+            .await
+            .expect("the drill's customer");
+        let stock_before: i32 = scalar(
+            &items,
+            "SELECT stock FROM items WHERE id = $1",
+            &[&(ITEM as i32)],
+        )
+        .await;
+        let booked_before: i32 =
+            scalar(&slots, "SELECT booked FROM slots WHERE slot = $1", &[&SLOT]).await;
+
+        // 1. Before the fault.
+        let completed = self.place(&token, 10, ITEM, SLOT).await;
+        let item_refused = self.place(&token, 3, 15, SLOT).await;
+        self.wait_states(
+            Duration::from_secs(15),
+            &[(completed, "completed"), (item_refused, "failed")],
+        )
+        .await;
+        println!(
+            "[drill] before the fault: #{completed} completed, #{item_refused} failed (item 15)"
+        );
+
+        // 2. The fault parks three sagas.
+        FAULT
+            .inject(self.billing, self.customer)
+            .await
+            .expect("the fault");
+        assert!(FAULT
+            .is_present(self.billing)
+            .await
+            .expect("billing's triggers"));
+        let mut parked = Vec::new();
+        for amount in [5, 6, 7] {
+            parked.push(self.place(&token, amount, ITEM, BAD_SLOT).await);
+        }
+        let patience = self.park_timeout();
+        println!("[drill] orders {parked:?} for slot {BAD_SLOT}: waiting up to {patience:?} for them to park");
+        let started = Instant::now();
+        let want: Vec<_> = parked.iter().map(|&id| (id, "parked")).collect();
+        self.wait_states(patience, &want).await;
+        println!(
+            "[drill] parked after {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+
+        // 3. The admin API and shopctl show them.
+        self.admin_api_shows_them(&token, completed, &parked).await;
+        self.shopctl_shows_them(&parked);
+        self.shopctl_makes_and_demotes_an_administrator();
+
+        // 4. The demo's data, then the console.
+        let demo_parked = self.demo();
+        FAULT.lift(self.billing).await.expect("lifting the fault");
+        assert!(!FAULT
+            .is_present(self.billing)
+            .await
+            .expect("billing's triggers"));
+        let done = console::run(
+            self.stack,
+            &console::Scenario {
+                customer: self.customer,
+                customer_token: &token,
+                admin_password: self.admin_password,
+                completed,
+                failed: item_refused,
+                parked: &parked,
+                demo_parked,
+                item: ITEM,
+                slot: SLOT,
+            },
+        );
+        assert!(
+            self.stack.mediator_is_ready().await,
+            "the mediator is not running after the console's part"
+        );
+        assert_eq!(
+            done.retried,
+            Some(parked[0]),
+            "the console retried the first parked saga"
+        );
+        let cancelled = done.cancelled.expect("the console cancelled an order");
+
+        // 5. shopctl retries the rest; everything is final and adds up.
+        let retry = self.shopctl(&[
+            "sagas",
+            "retry",
+            "--status",
+            "parked",
+            "--username",
+            self.customer,
+        ]);
+        let remaining = parked.len() - 1;
+        assert!(
+            retry
+                .split_whitespace()
+                .any(|word| word == remaining.to_string()),
+            "shopctl sagas retry --status parked --username says how many ({remaining}): {retry}"
+        );
+        let mut finals = vec![
+            (completed, "completed", ""),
+            (item_refused, "failed", ITEM_REASON),
+            (cancelled, "failed", CANCELLED),
+        ];
+        finals.extend(parked.iter().map(|&id| (id, "failed", SLOT_REASON)));
+        let want: Vec<_> = finals.iter().map(|&(id, state, _)| (id, state)).collect();
+        let states = self.wait_states(Duration::from_secs(30), &want).await;
+        let expected: States = finals
+            .iter()
+            .map(|&(id, state, reason)| (id, (state.to_owned(), reason.to_owned())))
+            .collect();
+        assert_eq!(
+            states, expected,
+            "the drill's sagas, their outcomes and reasons"
+        );
+        println!("[drill] every order of the drill is final");
+
+        let orders = self
+            .shop
+            .expect(
+                shop_client::Method::GET,
+                "/api/orders/",
+                shop_client::Call::with_token(&token),
+            )
+            .await
+            .expect("the customer's orders");
+        let orders = orders.as_array().expect("a list");
+        assert_eq!(
+            orders.len(),
+            finals.len(),
+            "the customer's orders: {orders:?}"
+        );
+        assert!(
+            orders.iter().all(|o| o["status"] != "pending"),
+            "{orders:?}"
+        );
+
+        self.everything_adds_up(
+            &token,
+            &finals,
+            (&items, stock_before),
+            (&slots, booked_before),
+        )
+        .await;
+    }
+
+    async fn admin_api_shows_them(&self, token: &str, completed: i64, parked: &[i64]) {
+        let listed = self
+            .admin
+            .sagas(&format!("?status=parked&username={}", self.customer))
+            .await
+            .expect("the parked sagas");
+        let sagas = listed["sagas"].as_array().expect("sagas");
+        let mut ids: Vec<i64> = sagas.iter().filter_map(|s| s["id"].as_i64()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, parked, "?status=parked&username= lists exactly them");
+        for saga in sagas {
+            assert_eq!(saga["status"], "pending", "pending to the customer: {saga}");
+            assert_eq!(
+                saga["reason"], SLOT_REASON,
+                "the slot's reason kept: {saga}"
+            );
+            let why = saga["parked_reason"].as_str().unwrap_or_default();
+            assert!(
+                why.starts_with("money cancel failed"),
+                "parked_reason names the money cancel: {saga}"
+            );
+            assert!(saga["parked_at"].is_string(), "{saga}");
+        }
+        let stats = self.admin.stats().await.expect("the stats");
+        assert!(
+            stats["by_state"]["parked"].as_i64() >= Some(3),
+            "the stats count them: {stats}"
+        );
+
+        let saga = self.admin.saga(parked[0]).await.expect("a parked saga");
+        let steps: Vec<String> = saga["history"]
+            .as_array()
+            .expect("a history")
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}:{}:{}",
+                    text(&h["step"]),
+                    text(&h["action"]),
+                    text(&h["outcome"])
+                )
+            })
+            .filter(|s| {
+                ["slot:reserve:", "item:cancel:", "money:cancel:"]
+                    .iter()
+                    .any(|p| s.starts_with(p))
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "slot:reserve:refused",
+                "item:cancel:released",
+                "money:cancel:stuck"
+            ],
+            "a parked saga's history"
+        );
+        let order = self.shop.order(token, parked[0]).await.expect("the order");
+        assert_eq!(
+            order.status, "pending",
+            "the customer sees a parked order as pending"
+        );
+        assert_eq!(
+            self.wallet(token).await,
+            json!(72),
+            "the stuck cancels hold their money (100 - 10 - 18)"
+        );
+        let refused = self
+            .admin
+            .retry(completed)
+            .await
+            .expect_err("a retry of a completed saga");
+        assert_eq!(refused.status(), Some(StatusCode::CONFLICT), "{refused}");
+        println!("[drill] the admin API shows them parked, with the money cancel stuck");
+    }
+
+    fn shopctl_shows_them(&self, parked: &[i64]) {
+        let parked_of_the_drill = [
+            "sagas",
+            "list",
+            "--status",
+            "parked",
+            "--username",
+            self.customer,
+        ];
+        let list = self.shopctl(&parked_of_the_drill);
+        for id in parked {
+            assert!(
+                list.split_whitespace().any(|word| word == id.to_string()),
+                "shopctl sagas list --status parked lists #{id}: {list}"
+            );
+        }
+        let json = self.shopctl(&[&parked_of_the_drill[..], &["--json"]].concat());
+        let listed: Value = serde_json::from_str(&json).expect("shopctl's JSON");
+        let mut ids: Vec<i64> = listed["sagas"]
+            .as_array()
+            .expect("sagas")
+            .iter()
+            .filter_map(|s| s["id"].as_i64())
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, parked, "shopctl sagas list --json: {json}");
+        assert!(
+            listed.get("next_before").is_some(),
+            "the API's {{sagas, next_before}}: {json}"
+        );
+
+        // The release built here, on both sides.
+        let release = env!("CARGO_PKG_VERSION");
+        let version = self.shopctl(&["version"]);
+        let words: Vec<&str> = version.split_whitespace().collect();
+        assert_eq!(
+            words,
+            ["shopctl", release, "server", release],
+            "shopctl version"
+        );
+        println!("[drill] shopctl lists them, and speaks to release {release}");
+    }
+
+    /// A second administrator, made by `shopctl admin create` (auth's own
+    /// command, against auth's database), reads the workers; demoted, it is
+    /// refused; a customer's name is never promoted.
+    fn shopctl_makes_and_demotes_an_administrator(&self) {
+        let ops = unique_name("ops");
+        let password = format!("{ops} password");
+        let made = self
+            .stack
+            .shopctl_admin(&["create", &ops], Some(&format!("{password}\n")));
+        let made = succeeded(&format!("shopctl admin create {ops}"), made);
+        assert!(
+            made.contains(&format!("created the administrator {ops}")),
+            "{made}"
+        );
+        let workers = self.stack.shopctl_as(&ops, &password, &["workers"]);
+        let workers = succeeded(&format!("shopctl workers as {ops}"), workers);
+        assert!(workers.contains("WORKER"), "{workers}");
+
+        let demoted = succeeded(
+            "shopctl admin demote",
+            self.stack.shopctl_admin(&["demote", &ops], None),
+        );
+        assert!(demoted.contains("is a customer now"), "{demoted}");
+        let refused = self.stack.shopctl_as(&ops, &password, &["workers"]);
+        assert!(
+            !refused.status.success() && said(&refused).contains("403"),
+            "a demoted administrator reads the workers: {}",
+            said(&refused)
+        );
+
+        let customer = self
+            .stack
+            .shopctl_admin(&["create", self.customer], Some(&format!("{password}\n")));
+        assert!(
+            !customer.status.success() && said(&customer).contains("customer's username"),
+            "shopctl admin create promoted the customer {}: {}",
+            self.customer,
+            said(&customer)
+        );
+        println!(
+            "[drill] shopctl admin create and demote: an administrator made, used and demoted"
+        );
+    }
+
+    /// `scripts/stack demo`: the demo's orders, newest in the console, one
+    /// parked by a fault of its own that it lifts; that saga's id.
+    fn demo(&self) -> i64 {
+        let file = self.stack.dir.join("operator-drill/demo.json");
+        std::fs::create_dir_all(file.parent().expect("a folder")).expect("the drill's folder");
+        self.stack
+            .stack(&["demo", "--json", &file.to_string_lossy()]);
+        let demo: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("the demo's orders"))
+                .expect("the demo's JSON");
+        println!(
+            "[drill] scripts/stack demo: {} orders ended as planned",
+            demo["orders"].as_array().map_or(0, Vec::len)
+        );
+        demo["parked"][0].as_i64().expect("the demo's parked saga")
+    }
+
+    async fn everything_adds_up(
+        &self,
+        token: &str,
+        finals: &[(i64, &str, &str)],
+        (items, stock_before): (&tokio_postgres::Client, i32),
+        (slots, booked_before): (&tokio_postgres::Client, i32),
+    ) {
+        let completed = finals[0].0;
+        let ids: Vec<i64> = finals.iter().map(|f| f.0).collect();
+        let wallet: Decimal = scalar(
+            self.billing,
+            "SELECT wallet FROM accounts WHERE username = $1",
+            &[&self.customer],
+        )
+        .await;
+        // Billing's row, and the same as the customer reads it.
+        assert_eq!(
+            (wallet, self.wallet(token).await),
+            (Decimal::from(90), json!(90)),
+            "the wallet is 100 minus the completed order"
+        );
+        // Money held or spent: by the completed order (its 10), and by none else.
+        let spent = self
+            .billing
+            .query_one(
+                "SELECT count(*) FILTER (WHERE order_id = $2 AND amount = 10),
+                        count(*) FILTER (WHERE order_id <> $2)
+                 FROM reservations
+                 WHERE order_id = ANY($1) AND state IN ('granted', 'settled')",
+                &[&ids, &completed],
+            )
+            .await
+            .expect("billing's reservations");
+        let (paid, others): (i64, i64) = (spent.get(0), spent.get(1));
+        assert_eq!(
+            paid, 1,
+            "billing: the completed order's money is held or settled, once"
+        );
+        assert_eq!(others, 0, "billing: no failed order holds or spent money");
+
+        let stock: i32 = scalar(
+            items,
+            "SELECT stock FROM items WHERE id = $1",
+            &[&(ITEM as i32)],
+        )
+        .await;
+        assert_eq!(
+            stock,
+            stock_before - 1,
+            "items: the stock moved by the completed order only"
+        );
+        assert_eq!(
+            holders(items, &ids).await,
+            [completed],
+            "items: only the completed order holds an item"
+        );
+        let booked: i32 = scalar(slots, "SELECT booked FROM slots WHERE slot = $1", &[&SLOT]).await;
+        assert_eq!(
+            booked,
+            booked_before + 1,
+            "slots: {SLOT}'s bookings moved by the completed order only"
+        );
+        assert_eq!(
+            holders(slots, &ids).await,
+            [completed],
+            "slots: only the completed order holds a slot"
+        );
+        let bad: i64 = scalar(
+            slots,
+            "SELECT count(*) FROM slots WHERE slot = $1",
+            &[&BAD_SLOT],
+        )
+        .await;
+        assert_eq!(bad, 0, "{BAD_SLOT} is no slot");
+        assert!(
+            !FAULT
+                .is_present(self.billing)
+                .await
+                .expect("billing's triggers"),
+            "the fault is lifted"
+        );
+        println!("[drill] the wallet, stock and bookings moved by the completed order only");
+    }
+
+    async fn place(&self, token: &str, amount: i64, item: u32, slot: &str) -> i64 {
+        let order = NewOrder {
+            amount: json!(amount),
+            item,
+            slot,
+        };
+        let placed = self.shop.place(token, &order, None).await;
+        placed
+            .unwrap_or_else(|err| panic!("an order ({amount}, item {item}, slot {slot}): {err}"))
+            .id
+    }
+
+    /// The customer's wallet as the customer reads it.
+    async fn wallet(&self, token: &str) -> Value {
+        let account = self.shop.account(token, self.customer).await;
+        account.expect("the customer's account")["wallet"].clone()
+    }
+
+    /// The drill's sagas as the admin API lists them.
+    async fn states(&self) -> States {
+        let listed = self
+            .admin
+            .sagas(&format!("?username={}&limit=100", self.customer))
+            .await
+            .expect("the drill's sagas");
+        listed["sagas"]
+            .as_array()
+            .expect("sagas")
+            .iter()
+            .filter_map(|s| Some((s["id"].as_i64()?, (text(&s["state"]), text(&s["reason"])))))
+            .collect()
+    }
+
+    /// Until each saga is in its state: the states then.
+    async fn wait_states(&self, patience: Duration, want: &[(i64, &str)]) -> States {
+        let until = Instant::now() + patience;
+        loop {
+            let states = self.states().await;
+            let reached = want
+                .iter()
+                .all(|(id, state)| states.get(id).is_some_and(|(s, _)| s == state));
+            if reached {
+                return states;
+            }
+            assert!(
+                Instant::now() < until,
+                "wanted {want:?} within {patience:?}; the admin API has {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The mediator parks after `COMPENSATION_ATTEMPTS` tries, waiting up to
+    /// min(RETRY_MAX_MS, RETRY_BASE_MS * 2^n) between them: the worst
+    /// case, and a margin.
+    fn park_timeout(&self) -> Duration {
+        let attempts = self.stack.mediator_setting("COMPENSATION_ATTEMPTS", 30);
+        let base = self.stack.mediator_setting("RETRY_BASE_MS", 50);
+        let max = self.stack.mediator_setting("RETRY_MAX_MS", 2000);
+        let waits: u64 = (0..attempts.saturating_sub(1))
+            .map(|n| max.min(base << n.min(20)))
+            .sum();
+        Duration::from_millis(waits) + Duration::from_secs(15)
+    }
+
+    fn shopctl(&self, args: &[&str]) -> String {
+        let output = self.stack.shopctl_as("admin", self.admin_password, args);
+        succeeded(&format!("shopctl {}", args.join(" ")), output)
+    }
+
+    /// The fault lifted and the mediator running, whatever happened; a
+    /// drill stopped half-way leaves none of its sagas parked.
+    async fn clean_up(&self, stopped: bool) {
+        if let Err(err) = FAULT.lift(self.billing).await {
+            println!("[drill] could not lift the fault: {err:#}");
+        }
+        if !self.stack.mediator_is_ready().await {
+            println!("[drill] the mediator is not running: restarting it");
+            self.stack.stack(&["restart", "mediator"]);
+        }
+        if stopped {
+            let query = format!("?status=parked&username={}", self.customer);
+            match self.admin.retry_all(&query).await {
+                Ok(answer) => println!(
+                    "[drill] retried the drill's parked sagas: {}",
+                    answer["retried"]
+                ),
+                Err(err) => println!("[drill] could not retry the drill's parked sagas: {err}"),
+            }
+        }
+    }
+}
+
+/// A JSON string as it is, anything else (null) as "".
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Which of `ids` hold a reservation of this ledger, in order.
+async fn holders(ledger: &tokio_postgres::Client, ids: &[i64]) -> Vec<i64> {
+    let rows = ledger
+        .query(
+            "SELECT order_id FROM reservations WHERE order_id = ANY($1) AND state = 'granted' ORDER BY order_id",
+            &[&ids],
+        )
+        .await
+        .expect("the ledger's reservations");
+    rows.iter().map(|row| row.get(0)).collect()
+}

@@ -2,37 +2,31 @@
 scripts/dashboard-test; needs `scripts/stack up` and `scripts/prometheus up`).
 
 Prometheus must scrape every service and have loaded the chart's alerts.
-A little traffic goes through the gateway once (the `load` fixture: a new
-customer signs up, logs in and places ten orders: six that complete, two
-for item 15, one for the slot 19:00, one for more money than the wallet
-holds), and waits until the orders are final and Prometheus has scraped
-twice since. Then every panel target's query of helm/dashboards/shop.json,
+A little traffic goes through the gateway once (the `load` fixture: the
+demo's orders without its parked one, `loadgen demo --no-parked`: three
+customers' orders that complete and one each refused for money, the item
+and the slot; loadgen waits until each has ended as planned), then
+Prometheus scrapes twice. Then every panel target's query of helm/dashboards/shop.json,
 Grafana's variables filled in (scripts/monitoring.py: $__rate_interval is
 1m, $namespace .* ...), goes to Prometheus's HTTP API (/api/v1/query), one
 test each, and must bring data back: a non-empty result.
 """
 
+import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 import monitoring
-from shop import final_order, http, place_order, setting, sign_up
+from shop import http, setting
 
 ALERTS = {"SagasParked", "SagaOldestPendingPastDeadline", "NoMediatorWorker", "QueueDepthGrowing",
           "HighErrorRate", "HighCompensationRate"}
-ORDER_TIMEOUT = 60
 SCRAPE_TIMEOUT = 60
-# (amount, item, slot, the reason it must fail with, or None: it completes)
-ORDERS = [(5, item, "10:00", None) for item in range(1, 7)] + [
-    (5, 15, "11:00", "Can not reserve the item"),
-    (5, 15, "12:00", "Can not reserve the item"),
-    (5, 2, "19:00", "Can not get the delivery slot"),
-    (500, 3, "13:00", "Not enough money"),
-]
 QUERIES = monitoring.queries()
 
 
@@ -111,43 +105,27 @@ def test_prometheus_evaluates_the_charts_alerts(up):
 
 @dataclass
 class Load:
-    placed: list  # (order id, the reason it must fail with or None)
-    final: dict  # order id -> (status, reason) once final
+    demo: subprocess.CompletedProcess  # loadgen demo's run
     ended: float  # when the last order ended, seconds since the epoch
     scrapes: dict  # job -> (health, last scrape), two scrapes after `ended`
 
 
 @pytest.fixture(scope="module")
 def load(up):
-    """Ten orders through the gateway, waited for until final, then two
-    scrapes of every service: every counter's new value is in, with a
-    sample before it for rate()."""
-    gateway = f"http://127.0.0.1:{setting('GATEWAY_PORT')}"
-    _, token = sign_up(gateway, "dash")
-    placed = []
-    for amount, item, slot, reason in ORDERS:
-        status, order = place_order(f"{gateway}/api/orders/", token, amount, item, slot)
-        if status == 201 and isinstance(order, dict):
-            placed.append((order["id"], reason))
-    deadline = time.monotonic() + ORDER_TIMEOUT
-    final = {}
-    for order_id, _ in placed:
-        order = final_order(f"{gateway}/api/orders/", token, order_id, max(0.0, deadline - time.monotonic()))
-        if order.get("status") not in (None, "pending"):
-            final[order_id] = (order["status"], order.get("reason"))
+    """The demo's orders through the gateway, each ended as planned (loadgen
+    checks), then two scrapes of every service: every counter's new value
+    is in, with a sample before it for rate()."""
+    loadgen = Path(setting("TARGET_DIR")) / "release" / "loadgen"
+    demo = subprocess.run([str(loadgen), "demo", "--no-parked",
+                           "--gateway", f"http://127.0.0.1:{setting('GATEWAY_PORT')}", "--pg", setting("PG_URL")],
+                          capture_output=True, text=True, timeout=180)
     ended = time.time()
-    return Load(placed, final, ended, wait_for_scrapes(ended, count=2))
+    return Load(demo, ended, wait_for_scrapes(ended, count=2))
 
 
-def test_orders_accepted(load):
-    assert len(load.placed) == len(ORDERS), f"{len(load.placed)} of {len(ORDERS)} orders accepted (201)"
-
-
-def test_orders_end_as_expected(load):
-    """Within ORDER_TIMEOUT: 6 completed; the item, slot and money refusals."""
-    wrong = {order_id: load.final.get(order_id, ("pending", None)) for order_id, reason in load.placed
-             if load.final.get(order_id) != (("completed", None) if reason is None else ("failed", reason))}
-    assert not wrong, f"orders that ended otherwise (status, reason): {wrong}"
+def test_the_demos_orders_end_as_planned(load):
+    """Each order completed or was refused as the demo planned (loadgen demo --no-parked)."""
+    assert load.demo.returncode == 0, f"loadgen demo --no-parked:\n{load.demo.stdout}{load.demo.stderr}"
 
 
 def test_two_scrapes_of_every_service_since_the_orders_ended(load):

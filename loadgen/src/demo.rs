@@ -12,6 +12,9 @@
 //!   `COMPENSATION_ATTEMPTS` tries. The fault is then lifted (also on an
 //!   error or ctrl-c), and the saga waits for an operator to retry it.
 //!
+//! `--no-parked` leaves demo_dev's parked order and its fault out: every
+//! order ends by itself (the dashboard's test uses it as its load).
+//!
 //! Safe to run again: the customers are signed up once and logged in
 //! after, each wallet is topped back up to 100 first (so every run looks
 //! the same), and each run places a fresh batch, every order with an
@@ -53,6 +56,10 @@ pub struct Demo {
     pub pg_url: String,
     /// Where to write the orders placed, as JSON (for the operator drill).
     pub json: Option<std::path::PathBuf>,
+    /// With demo_dev's parked order and its fault (`--no-parked`: without,
+    /// for a load whose every order ends by itself, as the dashboard's test
+    /// wants).
+    pub parked: bool,
 }
 
 /// How an order is meant to end.
@@ -78,7 +85,7 @@ const SLOT: &str = "Can not get the delivery slot";
 /// The orders of one run. None is for item 4 or the slot "17:00": the
 /// operator drill, which runs the demo in its midst, counts their stock and
 /// bookings.
-fn plan() -> Vec<Planned> {
+fn plan(parked: bool) -> Vec<Planned> {
     use Outcome::*;
     let order = |user, amount, item, slot, outcome| Planned {
         user,
@@ -100,6 +107,9 @@ fn plan() -> Vec<Planned> {
         order(PARKED_USER, "3", 9, "08:00", Completed),
         order(PARKED_USER, "6", 10, "19:00", Parked),
     ]
+    .into_iter()
+    .filter(|order| parked || order.outcome != Parked)
+    .collect()
 }
 
 pub async fn run(demo: &Demo) -> anyhow::Result<()> {
@@ -113,7 +123,9 @@ pub async fn run(demo: &Demo) -> anyhow::Result<()> {
     let lifted = FAULT.lift(&billing).await;
     let placed = outcome?;
     lifted?;
-    println!("[demo] the fault is lifted; the parked saga waits for an operator");
+    if demo.parked {
+        println!("[demo] the fault is lifted; the parked saga waits for an operator");
+    }
     if let Some(path) = &demo.json {
         let parked: Vec<i64> = placed
             .iter()
@@ -141,18 +153,22 @@ async fn place_and_watch(
     let api = Api::new(&demo.gateway)?;
     let run = format!("{:08x}", rand::random::<u32>());
     let mut users = HashMap::new();
-    for planned in plan() {
+    for planned in plan(demo.parked) {
         if !users.contains_key(planned.user) {
             let user = sign_in(&api, planned.user).await?;
             top_up(&api, planned.user, &user, &run).await?;
             users.insert(planned.user, user);
         }
     }
-    FAULT.inject(billing, PARKED_USER).await?;
-    println!("[demo] fault on: billing's database refuses to cancel {PARKED_USER}'s reservations");
+    if demo.parked {
+        FAULT.inject(billing, PARKED_USER).await?;
+        println!(
+            "[demo] fault on: billing's database refuses to cancel {PARKED_USER}'s reservations"
+        );
+    }
 
     let mut placed = Vec::new();
-    for (n, planned) in plan().into_iter().enumerate() {
+    for (n, planned) in plan(demo.parked).into_iter().enumerate() {
         let key = format!("demo-{run}-{n}");
         let body = json!({
             "amount": planned.amount.parse::<serde_json::Number>()?,
@@ -177,11 +193,13 @@ async fn place_and_watch(
             planned,
         ));
     }
-    println!(
-        "[demo] {} orders placed; waiting for the mediator to park {PARKED_USER}'s \
-         (it tries the money cancel COMPENSATION_ATTEMPTS times first: about half a minute)",
-        placed.len()
-    );
+    if demo.parked {
+        println!(
+            "[demo] {} orders placed; waiting for the mediator to park {PARKED_USER}'s \
+             (it tries the money cancel COMPENSATION_ATTEMPTS times first: about half a minute)",
+            placed.len()
+        );
+    }
     watch(demo, &placed).await?;
     Ok(placed)
 }

@@ -145,14 +145,16 @@ fn parse_drill() -> anyhow::Result<drill::Drill> {
 }
 
 fn parse_demo() -> anyhow::Result<demo::Demo> {
-    let usage = "loadgen demo [--gateway URL] [--pg URL] [--json FILE]";
+    let usage = "loadgen demo [--gateway URL] [--pg URL] [--json FILE] [--no-parked]";
     let mut demo = demo::Demo {
         gateway: "http://127.0.0.1:8080".into(),
         pg_url: "postgres://postgres@127.0.0.1:55432".into(),
         json: None,
+        parked: true,
     };
     for_each_flag(2, usage, |arg, value| {
         match arg {
+            "--no-parked" => demo.parked = false,
             "--gateway" => demo.gateway = value()?,
             "--pg" => demo.pg_url = value()?,
             "--json" => demo.json = Some(value()?.into()),

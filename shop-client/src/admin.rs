@@ -16,6 +16,12 @@ impl Admin {
         Ok(Self { shop, token })
     }
 
+    /// With an access token got elsewhere: `shop` serves the admin API
+    /// but not the login (order-api's own port, say).
+    pub fn with_token(shop: Shop, token: String) -> Self {
+        Self { shop, token }
+    }
+
     pub async fn get(&self, path: &str) -> Result<Value, ShopError> {
         self.shop.expect(Method::GET, path, self.call()).await
     }

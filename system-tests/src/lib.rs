@@ -5,9 +5,11 @@
 //!   for the pipeline's suites here and order-api's and the mediator's own;
 //! - `local`: the local stack that `scripts/stack up` started, as its
 //!   clients see it, for the stack and high-availability suites;
-//! - `conservation`: the verdict at a quiet moment that every drill ends with.
+//! - `conservation`: the verdict at a quiet moment that every drill ends with;
+//! - `binaries`: the release binaries the tests with real processes start.
 #![forbid(unsafe_code)]
 
+pub mod binaries;
 pub mod conservation;
 pub mod in_process;
 pub mod local;

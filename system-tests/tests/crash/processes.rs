@@ -16,24 +16,7 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The folder holding the workspace's release binaries: the test runs from
-/// `target/release/deps/`.
-pub fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf();
-    for name in ["billing", "items", "slots", "order-api", "mediator"] {
-        assert!(
-            dir.join(name).exists(),
-            "{} is missing: build the binaries first (cargo build --release --bins)",
-            dir.join(name).display()
-        );
-    }
-    dir
-}
+pub use system_tests::binaries::release_binaries as binaries;
 
 /// One process, restartable with the same command line and environment.
 pub struct Process {

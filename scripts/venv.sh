@@ -3,7 +3,7 @@
 # Python environment, a venv under $STACK_DIR/venv (git-ignored) holding the
 # pins of requirements.txt, built once and reused until the pins change.
 # Needs python3 and pip and, past the first run, no network. Used by
-# scripts/trace-check, dashboard-test and fuzz, and through
+# scripts/dashboard-test and fuzz, and through
 # scripts/chart_venv.sh by chart-test, gateway, gateway-ratelimit,
 # rules-test and prometheus:
 #   python=$(venv_python)

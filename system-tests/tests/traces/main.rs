@@ -192,19 +192,35 @@ fn logged(path: &Path, key: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the stack is: `AUTH_URL`, `STACK_PG_URL`, `STACK_DIR`.
+struct Settings {
+    repo: PathBuf,
+    stack_dir: PathBuf,
+    auth_url: String,
+    pg_url: String,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let var = |name, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        Self {
+            stack_dir: std::env::var_os("STACK_DIR")
+                .map_or_else(|| repo.join(".stack"), PathBuf::from),
+            repo,
+            auth_url: var("AUTH_URL", "http://127.0.0.1:8001"),
+            pg_url: var("STACK_PG_URL", "postgres://postgres@127.0.0.1:55432"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_order_is_one_trace_across_the_processes() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let stack_dir =
-        std::env::var_os("STACK_DIR").map_or_else(|| repo.join(".stack"), PathBuf::from);
-    let auth_url = std::env::var("AUTH_URL").unwrap_or_else(|_| "http://127.0.0.1:8001".into());
-    let pg_url = std::env::var("STACK_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55432".into());
-
+    let settings = Settings::from_env();
     let receiver = Receiver::start().await;
-    let services = Services::start(&repo, &stack_dir, &receiver.endpoint).await;
+    let services = Services::start(&settings.repo, &settings.stack_dir, &receiver.endpoint).await;
     // billing's database gives the customer a wallet of 100, which billing + 200 shares.
-    let auth = Shop::new(&auth_url).expect("a client");
+    let auth = Shop::new(&settings.auth_url).expect("a client");
     let customer = unique_name("trace");
     let token = auth
         .customer(&customer, "trace password")
@@ -217,7 +233,7 @@ async fn every_order_is_one_trace_across_the_processes() {
         token,
     };
 
-    // a, b and c: each case's order and its trace.
+    // a, b and c: each case's order and its trace, and each trace's tree.
     let caller = Sent::Caller {
         trace: format!("{:032x}", rand::random::<u128>() | 1),
         span: format!("{:016x}", rand::random::<u64>() | 1),
@@ -232,7 +248,21 @@ async fn every_order_is_one_trace_across_the_processes() {
     b.assert_tree();
     c.assert_tree();
 
-    // a: completed, no compensation, every process under its service name.
+    a_completes_under_every_service_name(&run, &a);
+    a_is_kept_by_its_row_the_admin_api_and_the_logs(&run, &a, &settings, &auth).await;
+    b_and_c_begin_fresh_traces(&a, &b, &c);
+    operational_routes_make_no_spans(&run).await;
+    a_public_traceparent_is_not_believed(&run, &customer).await;
+    assert_eq!(
+        run.receiver.refused(),
+        Vec::<String>::new(),
+        "exports the receiver refused"
+    );
+    orders_complete_with_the_receiver_gone(&mut run).await;
+}
+
+/// a: completed, no compensation; every process exported under its name.
+fn a_completes_under_every_service_name(run: &Run, a: &Case) {
     assert_eq!(
         a.order["status"], "completed",
         "order {} ended {}",
@@ -259,10 +289,18 @@ async fn every_order_is_one_trace_across_the_processes() {
         .map(|p| service_name(p).to_owned())
         .collect();
     assert_eq!(received, names, "the service names spans came from");
+}
 
-    // a: the orders row keeps the request span's context; the admin API shows the trace.
+/// a: the orders row keeps the request span's context, the admin API shows
+/// the trace id, and the log lines carry it.
+async fn a_is_kept_by_its_row_the_admin_api_and_the_logs(
+    run: &Run,
+    a: &Case,
+    settings: &Settings,
+    auth: &Shop,
+) {
     let post = a.post().expect("a's POST span");
-    let orders_db = loadgen::conservation::connect(&format!("{pg_url}/orders"))
+    let orders_db = loadgen::conservation::connect(&format!("{}/orders", settings.pg_url))
         .await
         .expect("the orders database");
     let row = orders_db
@@ -273,19 +311,16 @@ async fn every_order_is_one_trace_across_the_processes() {
         .await
         .expect("a's row");
     let stored: Option<String> = row.get(0);
-    assert_eq!(
-        stored,
-        Some(format!("00-{}-{}-01", a.trace_id, post.span_id)),
-        "orders.traceparent of {}",
-        a.order_id
-    );
-    let password = std::fs::read_to_string(stack_dir.join("admin-password"))
+    let want = format!("00-{}-{}-01", a.trace_id, post.span_id);
+    assert_eq!(stored, Some(want), "orders.traceparent of {}", a.order_id);
+
+    let password = std::fs::read_to_string(settings.stack_dir.join("admin-password"))
         .expect("the administrator's password");
-    let admin = auth
+    let login = auth
         .login("admin", password.trim())
         .await
         .expect("the administrator's login");
-    let admin = Admin::with_token(run.services.shop("order-api"), admin.access);
+    let admin = Admin::with_token(run.services.shop("order-api"), login.access);
     let view = admin.saga(a.order_id).await.expect("a's saga");
     assert_eq!(
         view["saga"]["trace_id"],
@@ -293,7 +328,6 @@ async fn every_order_is_one_trace_across_the_processes() {
         "the saga view: {view}"
     );
 
-    // a: every mediator log line of the order carries the trace id, and order-api logged the request with it.
     let id = a.order_id.to_string();
     let lines: Vec<(String, String)> = logged(&run.services.log("mediator"), "order_id")
         .into_iter()
@@ -319,23 +353,27 @@ async fn every_order_is_one_trace_across_the_processes() {
         "no order-api log line has span.trace_id = {}",
         a.trace_id
     );
+}
 
-    // b: the item refused and compensated in a fresh trace, the slot never asked.
+/// b: the item refused and compensated in a fresh trace, the slot never
+/// asked; c: a malformed traceparent ignored.
+fn b_and_c_begin_fresh_traces(a: &Case, b: &Case, c: &Case) {
     assert_eq!(
         (&b.order["status"], &b.order["reason"]),
         (&json!("failed"), &json!(ITEM_REASON)),
         "order {}",
         b.order_id
     );
-    b.assert_fresh(&[&a]);
+    b.assert_fresh(&[a]);
     assert!(
         !b.spans.iter().any(|s| s.name == "reserve slot"),
         "the slot is reserved although the item was refused"
     );
-    // c: a malformed traceparent ignored.
-    c.assert_fresh(&[&a, &b]);
+    c.assert_fresh(&[a, b]);
+}
 
-    // d: the operational routes answer and make no spans.
+/// d: /health, /ready and /metrics answer and make no spans.
+async fn operational_routes_make_no_spans(run: &Run) {
     let routes = ["/health", "/ready", "/metrics"];
     for name in PROCESSES {
         for route in routes {
@@ -360,8 +398,11 @@ async fn every_order_is_one_trace_across_the_processes() {
         .map(|s| s.to_string())
         .collect();
     assert!(made.is_empty(), "spans of {routes:?}: {made:?}");
+}
 
-    // f: a public client's traceparent is not believed by default.
+/// f: billing, left at the default, answers a public request that carries
+/// a traceparent in a fresh trace of its own.
+async fn a_public_traceparent_is_not_believed(run: &Run, customer: &str) {
     let callers_trace = format!("{:032x}", rand::random::<u128>() | 1);
     let header = format!("00-{callers_trace}-{:016x}-01", rand::random::<u64>() | 1);
     let headers = [("traceparent", header.as_str())];
@@ -370,10 +411,11 @@ async fn every_order_is_one_trace_across_the_processes() {
         headers: &headers,
         ..Call::default()
     };
+    let path = format!("/api/accounts/{customer}");
     let account = run
         .services
         .shop("billing")
-        .call(Method::GET, &format!("/api/accounts/{customer}"), call)
+        .call(Method::GET, &path, call)
         .await;
     assert!(
         account.is_ok_and(|a| a.status == StatusCode::OK),
@@ -400,13 +442,10 @@ async fn every_order_is_one_trace_across_the_processes() {
             && spans[0].parent_span_id.is_empty(),
         "billing's spans of it, (trace, parent): {seen:?}"
     );
-    assert_eq!(
-        run.receiver.refused(),
-        Vec::<String>::new(),
-        "exports the receiver refused"
-    );
+}
 
-    // e: last, with the receiver gone, orders still complete.
+/// e (last: it stops the receiver): orders still complete.
+async fn orders_complete_with_the_receiver_gone(run: &mut Run) {
     run.receiver.stop();
     let mut ends = Vec::new();
     for _ in 0..3 {

@@ -3,7 +3,8 @@
 //! by the gateway itself with the services' JSON 413, announced by
 //! Content-Length or sent chunked, so it never reaches a service; and the
 //! requests after it never get a 502 (a refused body left on an upstream
-//! keep-alive connection once broke the next request sent down it).
+//! keep-alive connection once broke the next request sent down it). Headers
+//! past its 8 KiB buffers are its JSON 400 as well.
 
 use serde_json::json;
 use shop_client::{Answer, Call, Method, Shop, StatusCode};
@@ -115,4 +116,26 @@ async fn every_public_prefix_has_the_limit_and_other_paths_stay_a_json_404() {
         );
         assert_eq!(answer.body, json!({"error": "not found"}), "{path}");
     }
+}
+
+/// Headers past the gateway's 8 KiB buffers are its JSON 400, not nginx's
+/// HTML page, and the next request is served.
+#[tokio::test]
+async fn headers_too_large_are_a_json_400() {
+    let gateway = LocalStack::shop(&LocalStack::from_env().gateway);
+    let big = "b".repeat(9000);
+    let headers = [("x-big", big.as_str())];
+    let call = Call {
+        headers: &headers,
+        ..Call::default()
+    };
+    let answer = gateway
+        .call(Method::GET, "/api/orders/", call)
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.body, json!({"error": "request headers too large"}));
+    assert!(answer.is_json(), "{:?}", answer.headers);
+    let next = post(&gateway, "/api/token/verify/", body_of(20), false).await;
+    assert_eq!(next.status, StatusCode::UNAUTHORIZED, "{}", next.text);
 }

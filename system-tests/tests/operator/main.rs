@@ -23,7 +23,9 @@
 //! drill stopped half-way retries its parked sagas. Run it on a quiet stack:
 //! it compares stock and bookings before and after.
 
+mod books;
 mod console;
+mod shopctl;
 mod stack;
 
 use std::collections::BTreeMap;
@@ -32,12 +34,11 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use loadgen::fault::RefusedCancels;
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use shop_client::{Admin, NewOrder, Shop, StatusCode};
 use system_tests::unique_name;
 
-use stack::{said, scalar, succeeded, Stack};
+use stack::{scalar, Stack};
 
 const FAULT: RefusedCancels = RefusedCancels {
     name: "operator_drill_refuse_cancel",
@@ -343,93 +344,6 @@ impl Drill<'_> {
         println!("[drill] the admin API shows them parked, with the money cancel stuck");
     }
 
-    fn shopctl_shows_them(&self, parked: &[i64]) {
-        let parked_of_the_drill = [
-            "sagas",
-            "list",
-            "--status",
-            "parked",
-            "--username",
-            self.customer,
-        ];
-        let list = self.shopctl(&parked_of_the_drill);
-        for id in parked {
-            assert!(
-                list.split_whitespace().any(|word| word == id.to_string()),
-                "shopctl sagas list --status parked lists #{id}: {list}"
-            );
-        }
-        let json = self.shopctl(&[&parked_of_the_drill[..], &["--json"]].concat());
-        let listed: Value = serde_json::from_str(&json).expect("shopctl's JSON");
-        let mut ids: Vec<i64> = listed["sagas"]
-            .as_array()
-            .expect("sagas")
-            .iter()
-            .filter_map(|s| s["id"].as_i64())
-            .collect();
-        ids.sort_unstable();
-        assert_eq!(ids, parked, "shopctl sagas list --json: {json}");
-        assert!(
-            listed.get("next_before").is_some(),
-            "the API's {{sagas, next_before}}: {json}"
-        );
-
-        // The release built here, on both sides.
-        let release = env!("CARGO_PKG_VERSION");
-        let version = self.shopctl(&["version"]);
-        let words: Vec<&str> = version.split_whitespace().collect();
-        assert_eq!(
-            words,
-            ["shopctl", release, "server", release],
-            "shopctl version"
-        );
-        println!("[drill] shopctl lists them, and speaks to release {release}");
-    }
-
-    /// A second administrator, made by `shopctl admin create` (auth's own
-    /// command, against auth's database), reads the workers; demoted, it is
-    /// refused; a customer's name is never promoted.
-    fn shopctl_makes_and_demotes_an_administrator(&self) {
-        let ops = unique_name("ops");
-        let password = format!("{ops} password");
-        let made = self
-            .stack
-            .shopctl_admin(&["create", &ops], Some(&format!("{password}\n")));
-        let made = succeeded(&format!("shopctl admin create {ops}"), made);
-        assert!(
-            made.contains(&format!("created the administrator {ops}")),
-            "{made}"
-        );
-        let workers = self.stack.shopctl_as(&ops, &password, &["workers"]);
-        let workers = succeeded(&format!("shopctl workers as {ops}"), workers);
-        assert!(workers.contains("WORKER"), "{workers}");
-
-        let demoted = succeeded(
-            "shopctl admin demote",
-            self.stack.shopctl_admin(&["demote", &ops], None),
-        );
-        assert!(demoted.contains("is a customer now"), "{demoted}");
-        let refused = self.stack.shopctl_as(&ops, &password, &["workers"]);
-        assert!(
-            !refused.status.success() && said(&refused).contains("403"),
-            "a demoted administrator reads the workers: {}",
-            said(&refused)
-        );
-
-        let customer = self
-            .stack
-            .shopctl_admin(&["create", self.customer], Some(&format!("{password}\n")));
-        assert!(
-            !customer.status.success() && said(&customer).contains("customer's username"),
-            "shopctl admin create promoted the customer {}: {}",
-            self.customer,
-            said(&customer)
-        );
-        println!(
-            "[drill] shopctl admin create and demote: an administrator made, used and demoted"
-        );
-    }
-
     /// `scripts/stack demo`: the demo's orders, newest in the console, one
     /// parked by a fault of its own that it lifts; that saga's id.
     fn demo(&self) -> i64 {
@@ -445,90 +359,6 @@ impl Drill<'_> {
             demo["orders"].as_array().map_or(0, Vec::len)
         );
         demo["parked"][0].as_i64().expect("the demo's parked saga")
-    }
-
-    async fn everything_adds_up(
-        &self,
-        token: &str,
-        finals: &[(i64, &str, &str)],
-        (items, stock_before): (&tokio_postgres::Client, i32),
-        (slots, booked_before): (&tokio_postgres::Client, i32),
-    ) {
-        let completed = finals[0].0;
-        let ids: Vec<i64> = finals.iter().map(|f| f.0).collect();
-        let wallet: Decimal = scalar(
-            self.billing,
-            "SELECT wallet FROM accounts WHERE username = $1",
-            &[&self.customer],
-        )
-        .await;
-        // Billing's row, and the same as the customer reads it.
-        assert_eq!(
-            (wallet, self.wallet(token).await),
-            (Decimal::from(90), json!(90)),
-            "the wallet is 100 minus the completed order"
-        );
-        // Money held or spent: by the completed order (its 10), and by none else.
-        let spent = self
-            .billing
-            .query_one(
-                "SELECT count(*) FILTER (WHERE order_id = $2 AND amount = 10),
-                        count(*) FILTER (WHERE order_id <> $2)
-                 FROM reservations
-                 WHERE order_id = ANY($1) AND state IN ('granted', 'settled')",
-                &[&ids, &completed],
-            )
-            .await
-            .expect("billing's reservations");
-        let (paid, others): (i64, i64) = (spent.get(0), spent.get(1));
-        assert_eq!(
-            paid, 1,
-            "billing: the completed order's money is held or settled, once"
-        );
-        assert_eq!(others, 0, "billing: no failed order holds or spent money");
-
-        let stock: i32 = scalar(
-            items,
-            "SELECT stock FROM items WHERE id = $1",
-            &[&(ITEM as i32)],
-        )
-        .await;
-        assert_eq!(
-            stock,
-            stock_before - 1,
-            "items: the stock moved by the completed order only"
-        );
-        assert_eq!(
-            holders(items, &ids).await,
-            [completed],
-            "items: only the completed order holds an item"
-        );
-        let booked: i32 = scalar(slots, "SELECT booked FROM slots WHERE slot = $1", &[&SLOT]).await;
-        assert_eq!(
-            booked,
-            booked_before + 1,
-            "slots: {SLOT}'s bookings moved by the completed order only"
-        );
-        assert_eq!(
-            holders(slots, &ids).await,
-            [completed],
-            "slots: only the completed order holds a slot"
-        );
-        let bad: i64 = scalar(
-            slots,
-            "SELECT count(*) FROM slots WHERE slot = $1",
-            &[&BAD_SLOT],
-        )
-        .await;
-        assert_eq!(bad, 0, "{BAD_SLOT} is no slot");
-        assert!(
-            !FAULT
-                .is_present(self.billing)
-                .await
-                .expect("billing's triggers"),
-            "the fault is lifted"
-        );
-        println!("[drill] the wallet, stock and bookings moved by the completed order only");
     }
 
     async fn place(&self, token: &str, amount: i64, item: u32, slot: &str) -> i64 {
@@ -596,11 +426,6 @@ impl Drill<'_> {
         Duration::from_millis(waits) + Duration::from_secs(15)
     }
 
-    fn shopctl(&self, args: &[&str]) -> String {
-        let output = self.stack.shopctl_as("admin", self.admin_password, args);
-        succeeded(&format!("shopctl {}", args.join(" ")), output)
-    }
-
     /// The fault lifted and the mediator running, whatever happened; a
     /// drill stopped half-way leaves none of its sagas parked.
     async fn clean_up(&self, stopped: bool) {
@@ -627,16 +452,4 @@ impl Drill<'_> {
 /// A JSON string as it is, anything else (null) as "".
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
-}
-
-/// Which of `ids` hold a reservation of this ledger, in order.
-async fn holders(ledger: &tokio_postgres::Client, ids: &[i64]) -> Vec<i64> {
-    let rows = ledger
-        .query(
-            "SELECT order_id FROM reservations WHERE order_id = ANY($1) AND state = 'granted' ORDER BY order_id",
-            &[&ids],
-        )
-        .await
-        .expect("the ledger's reservations");
-    rows.iter().map(|row| row.get(0)).collect()
 }

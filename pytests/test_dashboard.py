@@ -7,7 +7,7 @@ demo's orders without its parked one, `loadgen demo --no-parked`: three
 customers' orders that complete and one each refused for money, the item
 and the slot; loadgen waits until each has ended as planned), then
 Prometheus scrapes twice. Then every panel target's query of helm/dashboards/shop.json,
-Grafana's variables filled in (scripts/monitoring.py: $__rate_interval is
+Grafana's variables filled in (helm/tools/monitoring.py: $__rate_interval is
 1m, $namespace .* ...), goes to Prometheus's HTTP API (/api/v1/query), one
 test each, and must bring data back: a non-empty result.
 """

@@ -3,9 +3,8 @@
 # Python environment, a venv under $STACK_DIR/venv (git-ignored) holding the
 # pins of requirements.txt, built once and reused until the pins change.
 # Needs python3 and pip and, past the first run, no network. Used by
-# scripts/dashboard-test and fuzz, and through
-# scripts/chart_venv.sh by chart-test, gateway, gateway-ratelimit,
-# rules-test and prometheus:
+# scripts/chart-test, dashboard-test, fuzz, gateway, gateway-ratelimit,
+# prometheus and rules-test:
 #   python=$(venv_python)
 
 # The pytest plugins schemathesis brings (its own, hypothesis', anyio's)

@@ -165,7 +165,7 @@ MONITORING = Case("monitoring", {"monitoring": {
 }})
 OTLP_ENDPOINT = "http://otel-collector.observability:4318"
 TRACING = Case("tracing", {"tracing": {"otlpEndpoint": OTLP_ENDPOINT}})
-# What the local gateway renders (scripts/gateway-values.yaml).
+# What the local gateway renders (helm/tools/gateway-values.yaml).
 GATEWAY = Case("gateway", chart.load_values([chart.GATEWAY_VALUES]))
 
 # ------------------------------------------------------------ the groups

@@ -1,7 +1,7 @@
 """Reading rendered manifests (the dicts chart.render returns): objects by
 kind and component, what a pod's containers get from ConfigMaps and
 Secrets, and what the Ingresses route and limit, read here on their own
-rather than through the gateway's generator (scripts/chart.py) that the
+rather than through the gateway's generator (helm/tools/chart.py) that the
 tests check."""
 
 import base64

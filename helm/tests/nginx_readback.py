@@ -1,4 +1,4 @@
-"""Reading a generated nginx.conf (scripts/chart.py nginx_conf) back,
+"""Reading a generated nginx.conf (helm/tools/chart.py nginx_conf) back,
 independently of how it was generated: what it routes, limits and admits,
 keyed like the Ingresses' routes so the two compare directly.
 

@@ -1,8 +1,8 @@
 """The local gateway (scripts/gateway: nginx generated from the rendered
-Ingresses by scripts/chart.py) routes, limits and admits exactly what the
+Ingresses by helm/tools/chart.py) routes, limits and admits exactly what the
 Ingresses do: for every configuration, by reading the generated nginx.conf
 back (nginx_readback.py); for the gateway's own values
-(scripts/gateway-values.yaml), also by running that nginx against stub
+(helm/tools/gateway-values.yaml), also by running that nginx against stub
 services and asking it."""
 
 import json

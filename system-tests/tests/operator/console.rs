@@ -1,4 +1,4 @@
-//! The console's part of the drill: `scripts/operator-drill.js` works the
+//! The console's part of the drill: `console.js` beside this file works the
 //! web console in headless Chromium (puppeteer-core, pinned in
 //! package-lock.json) the way an operator would, and prints one line per
 //! check, then `N passed, M failed`. It stops and restarts the mediator
@@ -64,7 +64,7 @@ pub fn run(stack: &Stack, scenario: &Scenario<'_>) -> Done {
 
     // The secrets go by environment, never in argv or the file.
     let mut child = Command::new("node")
-        .arg(stack.repo.join("scripts/operator-drill.js"))
+        .arg(stack.repo.join("system-tests/tests/operator/console.js"))
         .arg(&config)
         .current_dir(&stack.repo)
         .env("DRILL_ADMIN_PASSWORD", scenario.admin_password)

@@ -4,7 +4,7 @@
 // console at /console/ through the gateway the way an operator would, by its
 // data-test hooks (see the header of order-api/console/console.js).
 //
-//   node scripts/operator-drill.js CONFIG.json
+//   node system-tests/tests/operator/console.js CONFIG.json
 //
 // CONFIG (written by the drill): base, chromium, username (the drill's
 // customer), completed, failed (ids), parked (ids, parked by the fault, which

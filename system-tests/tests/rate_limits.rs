@@ -13,7 +13,10 @@
 //! never limited. After `Retry-After`, a login and an order get through.
 //!
 //! The counts do not depend on timing but for one bound: nginx lets at
-//! most burst + 1 + rate x (the seconds the burst took) through.
+//! most burst + 1 + rate x (the seconds the burst took) through. So that
+//! they count what the chart rendered, the gateway's config
+//! (`RATE_LIMITED_CONF`) must hold those limits: logins and orders each in
+//! a zone of its own at `RATE`/s with a burst of `BURST`.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +30,38 @@ const EXTRA: usize = 14;
 struct Limits {
     rate: usize,
     burst: usize,
+}
+
+impl Limits {
+    /// The `limit_req` zone of `location PATH {` in the rendered config,
+    /// which must limit it at these limits.
+    fn zone_of<'a>(&self, conf: &'a str, path: &str) -> &'a str {
+        let location = format!("location {path} {{");
+        let zone = conf
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with(&location))
+            .find_map(|line| line.split_once("limit_req zone="))
+            .and_then(|(_, rest)| rest.split_once(' '))
+            .filter(|(_, rest)| rest.starts_with(&format!("burst={} nodelay;", self.burst)))
+            .map(|(zone, _)| zone)
+            .unwrap_or_else(|| {
+                panic!(
+                    "the gateway's config does not limit {path} with burst={}",
+                    self.burst
+                )
+            });
+        let rate = format!("limit_req_zone $binary_remote_addr zone={zone}:");
+        assert!(
+            conf.lines()
+                .map(str::trim)
+                .any(|line| line.starts_with(&rate)
+                    && line.ends_with(&format!(" rate={}r/s;", self.rate))),
+            "the gateway's zone {zone} (for {path}) is not at rate={}r/s",
+            self.rate
+        );
+        zone
+    }
 }
 
 fn setting(name: &str) -> String {
@@ -146,6 +181,12 @@ async fn logins_and_orders_each_get_burst_plus_one_then_the_gateways_json_429() 
         rate: setting("RATE").parse().expect("RATE: a whole number"),
         burst: setting("BURST").parse().expect("BURST: a whole number"),
     };
+    let conf = std::fs::read_to_string(setting("RATE_LIMITED_CONF")).expect("the gateway's config");
+    let (login_zone, orders_zone) = (
+        limits.zone_of(&conf, "/api/token/"),
+        limits.zone_of(&conf, "/api/orders/"),
+    );
+    assert_ne!(login_zone, orders_zone, "logins and orders share a zone");
     // Requests auth refuses as bad input (400), or for want of a token
     // (logout, 401): no side effects, and no failed login for its throttle.
     let shop = Shop::new(&setting("RATE_LIMITED_URL")).expect("a client");

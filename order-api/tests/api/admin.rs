@@ -118,7 +118,7 @@ async fn stats_one_sagas_history_and_the_workers() {
     assert_eq!(
         one.body["saga"]["trace_id"],
         Value::Null,
-        "traces are off here; scripts/trace-check sees one"
+        "traces are off here; system-tests/tests/traces sees one"
     );
     let steps: Vec<_> = one.body["history"]
         .as_array()

@@ -6,7 +6,6 @@ use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// A free TCP port on loopback (free when asked; nothing else here takes ports).
 pub fn free_port() -> u16 {
@@ -115,29 +114,12 @@ impl Process {
 
     /// The last lines of its log, for a failure message.
     pub fn log_tail(&self) -> String {
-        let text = self.log_text();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        system_tests::processes::log_tail(&self.log, 30)
     }
 
-    /// Waits until `GET /ready` answers 200.
+    /// Waits until `GET /ready` answers 2xx.
     pub async fn wait_ready(&self) {
-        let client = common::testing::TestClient::default();
-        let url = format!("http://127.0.0.1:{}/ready", self.port);
-        for _ in 0..300 {
-            if let Ok(Ok(response)) = tokio::time::timeout(
-                Duration::from_secs(1),
-                client.try_send(hyper::Method::GET, &url),
-            )
-            .await
-            {
-                if response == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{} never became ready:\n{}", self.name, self.log_tail());
+        system_tests::processes::wait_ready(&self.name, self.port, &self.log, None).await;
     }
 }
 

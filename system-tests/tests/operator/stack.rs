@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use shop_client::{Call, Method, Shop};
+use system_tests::processes::StackHome;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -27,17 +28,13 @@ pub struct Stack {
 impl Stack {
     pub fn from_env() -> Self {
         let var = |name, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the workspace")
-            .to_path_buf();
-        let dir = std::env::var_os("STACK_DIR").map_or_else(|| repo.join(".stack"), PathBuf::from);
+        let StackHome { repo, dir, pg_url } = StackHome::from_env();
         let shopctl = std::env::var_os("SHOPCTL")
             .map_or_else(|| repo.join("target/release/shopctl"), PathBuf::from);
         Self {
             gateway: var("SHOP_URL", "http://127.0.0.1:8080"),
             mediator: var("MEDIATOR_URL", "http://127.0.0.1:8006"),
-            pg_url: var("STACK_PG_URL", "postgres://postgres@127.0.0.1:55432"),
+            pg_url,
             dir,
             repo,
             shopctl,

@@ -20,7 +20,7 @@
 //!      /api/accounts/{username} in a fresh trace;
 //!   e. and with the receiver gone, orders still complete (last).
 //!
-//! Run by scripts/trace-check against the stack (scripts/stack up: its
+//! Run by scripts/test against the stack (scripts/stack up: its
 //! PostgreSQL, Redis and auth, and target/release/*). `AUTH_URL`
 //! (`http://127.0.0.1:8001`), `STACK_PG_URL`, `STACK_DIR`. The processes'
 //! logs: $STACK_DIR/logs/trace-check/NAME.log.
@@ -31,11 +31,12 @@ mod run;
 mod services;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use shop_client::{Admin, Call, Method, Shop, StatusCode};
+use system_tests::processes::StackHome;
 use system_tests::unique_name;
 
 use cases::{tree_a, tree_b, tree_c, Case};
@@ -63,35 +64,14 @@ fn logged(path: &Path, key: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Where the stack is: `AUTH_URL`, `STACK_PG_URL`, `STACK_DIR`.
-struct Settings {
-    repo: PathBuf,
-    stack_dir: PathBuf,
-    auth_url: String,
-    pg_url: String,
-}
-
-impl Settings {
-    fn from_env() -> Self {
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let var = |name, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        Self {
-            stack_dir: std::env::var_os("STACK_DIR")
-                .map_or_else(|| repo.join(".stack"), PathBuf::from),
-            repo,
-            auth_url: var("AUTH_URL", "http://127.0.0.1:8001"),
-            pg_url: var("STACK_PG_URL", "postgres://postgres@127.0.0.1:55432"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_order_is_one_trace_across_the_processes() {
-    let settings = Settings::from_env();
+    let home = StackHome::from_env();
     let receiver = Receiver::start().await;
-    let services = Services::start(&settings.repo, &settings.stack_dir, &receiver.endpoint).await;
+    let services = Services::start(&home, &receiver.endpoint).await;
     // billing's database gives the customer a wallet of 100, which billing + 200 shares.
-    let auth = Shop::new(&settings.auth_url).expect("a client");
+    let auth_url = std::env::var("AUTH_URL").unwrap_or_else(|_| "http://127.0.0.1:8001".to_owned());
+    let auth = Shop::new(&auth_url).expect("a client");
     let customer = unique_name("trace");
     let token = auth
         .customer(&customer, "trace password")
@@ -120,7 +100,7 @@ async fn every_order_is_one_trace_across_the_processes() {
     c.assert_tree();
 
     a_completes_under_every_service_name(&run, &a);
-    a_is_kept_by_its_row_the_admin_api_and_the_logs(&run, &a, &settings, &auth).await;
+    a_is_kept_by_its_row_the_admin_api_and_the_logs(&run, &a, &home, &auth).await;
     b_and_c_begin_fresh_traces(&a, &b, &c);
     operational_routes_make_no_spans(&run).await;
     a_public_traceparent_is_not_believed(&run, &customer).await;
@@ -167,11 +147,11 @@ fn a_completes_under_every_service_name(run: &Run, a: &Case) {
 async fn a_is_kept_by_its_row_the_admin_api_and_the_logs(
     run: &Run,
     a: &Case,
-    settings: &Settings,
+    home: &StackHome,
     auth: &Shop,
 ) {
     let post = a.post().expect("a's POST span");
-    let orders_db = loadgen::conservation::connect(&format!("{}/orders", settings.pg_url))
+    let orders_db = loadgen::conservation::connect(&format!("{}/orders", home.pg_url))
         .await
         .expect("the orders database");
     let row = orders_db
@@ -185,7 +165,7 @@ async fn a_is_kept_by_its_row_the_admin_api_and_the_logs(
     let want = format!("00-{}-{}-01", a.trace_id, post.span_id);
     assert_eq!(stored, Some(want), "orders.traceparent of {}", a.order_id);
 
-    let password = std::fs::read_to_string(settings.stack_dir.join("admin-password"))
+    let password = std::fs::read_to_string(home.dir.join("admin-password"))
         .expect("the administrator's password");
     let login = auth
         .login("admin", password.trim())

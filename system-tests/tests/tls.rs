@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
+use system_tests::binaries::STACK_SERVICES as SERVICES;
 use system_tests::processes::{StackHome, Started};
 
-const SERVICES: [&str; 6] = ["billing", "items", "slots", "auth", "order-api", "mediator"];
 /// Beside the stack's ports, away from the trace check's (+ 200).
 const PORT_OFFSET: u16 = 100;
 

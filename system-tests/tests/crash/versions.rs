@@ -3,16 +3,9 @@
 #[test]
 fn every_binary_answers_its_version() {
     let binaries = crate::processes::binaries();
-    let programs = [
-        "auth",
-        "billing",
-        "items",
-        "slots",
-        "order-api",
-        "mediator",
-        "shopctl",
-        "loadgen",
-    ];
+    let programs = system_tests::binaries::IMAGE_BINARIES
+        .into_iter()
+        .chain(["loadgen"]);
     for program in programs {
         let answer = std::process::Command::new(binaries.join(program))
             .arg("--version")

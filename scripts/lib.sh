@@ -19,13 +19,9 @@ REDIS_TLS_PORT=${REDIS_TLS_PORT:-56380}
 # Redis with rediss://, trusting the CA the stack generates in $TLS_DIR.
 # Either way both servers offer TLS; the plain ports stay for the tools.
 STACK_TLS=${STACK_TLS:-0}
-# STACK_HA=1: high availability, locally (scripts/stack's header says what
-# runs and the failover policy). PostgreSQL runs as two servers, on PG_PORT
-# (55432, data in $PG_DIR/data) and PG_HA_PORT (55433, $PG_DIR/data2): one
-# the primary, the other its synchronous standby; the roles swap at each
-# failover. Redis runs as a cluster of six nodes on REDIS_CLUSTER_PORTS
-# (REDIS_PORT and the five ports after it, 56379-56384: 3 primaries and 3
-# replicas; the standalone Redis and its TLS port are not started).
+# STACK_HA=1: high availability, locally (local-ha/src/ says how): a
+# PostgreSQL primary and its synchronous standby on PG_PORT and PG_HA_PORT,
+# and a Redis Cluster on REDIS_CLUSTER_PORTS (REDIS_PORT and the five after).
 STACK_HA=${STACK_HA:-0}
 PG_HA_PORT=${PG_HA_PORT:-$((PG_PORT + 1))}
 REDIS_CLUSTER_PORTS=()
@@ -301,4 +297,20 @@ pid_alive() {
   [[ $pid =~ ^[0-9]+$ ]] && proc_alive "$pid" || return 1
   # /proc/PID/comm holds the first 15 bytes of the executable's name.
   [ -z "${2:-}" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${2:0:15}" ]
+}
+
+# stop_process PIDFILE COMMAND [SIGNAL]: the process the pid file names, if
+# it runs COMMAND, gets SIGNAL (TERM): 10 s to go, then SIGKILL.
+stop_process() {
+  local pid _
+  if pid_alive "$1" "$2"; then
+    pid=$(cat "$1")
+    kill -s "${3:-TERM}" "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do proc_alive "$pid" || break; sleep 0.1; done
+    if proc_alive "$pid"; then
+      echo "$2 (pid $pid) did not stop within 10 s: SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$1"
 }

@@ -2,7 +2,7 @@
 //! stack: a fresh user signs up and logs in, then every phase runs
 //! (examples, coverage, fuzzing, stateful: sign-up -> login -> refresh and
 //! verify, order -> GET /api/orders/{id} through the description's links)
-//! with that user's name and token (scripts/schemathesis.toml puts them in
+//! with that user's name and token (schemathesis.toml beside this file puts them in
 //! every request that takes them), and every answer is checked: no 5xx, and
 //! status, content type, headers and body as the description says. Then
 //! the user logs in again: the fuzzer's failed logins throttle the address
@@ -86,7 +86,7 @@ async fn schemathesis_finds_nothing_wrong_through_the_gateway() {
         .env("FUZZ_USERNAME", &name)
         .env("FUZZ_TOKEN", &token)
         .args(["-m", "schemathesis.cli", "--config-file"])
-        .arg(home.repo.join("scripts/schemathesis.toml"))
+        .arg(home.repo.join("system-tests/tests/fuzz/schemathesis.toml"))
         .args(["--no-color", "run"])
         .arg(home.repo.join("openapi.yaml"))
         .args(["--url", &gateway])

@@ -1,6 +1,6 @@
 //! The local stack's high-availability servers, which `STACK_HA=1
 //! scripts/stack` runs: a PostgreSQL primary with its synchronous standby
-//! (postgres.rs says how they fail over and come back) and a Redis Cluster
+//! (postgres/ says how they fail over and come back) and a Redis Cluster
 //! of six nodes (redis_cluster.rs). scripts/stack starts the services; this
 //! keeps their databases.
 //!

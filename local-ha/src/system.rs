@@ -68,20 +68,16 @@ pub fn run_quiet(command: &mut Command) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// `log`, opened to append (made first, owned by the server's user).
+/// `log`, opened to append (made first).
 pub fn append(log: &Path) -> anyhow::Result<File> {
     if let Some(folder) = log.parent() {
         std::fs::create_dir_all(folder)?;
     }
-    let file = OpenOptions::new()
+    OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
-        .with_context(|| format!("opening {}", log.display()))?;
-    if is_root() {
-        run_quiet(Command::new("chown").arg("postgres:").arg(log));
-    }
-    Ok(file)
+        .with_context(|| format!("opening {}", log.display()))
 }
 
 /// Writes `text` to `path`, owned like the folder it is in (a server's

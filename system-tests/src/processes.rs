@@ -39,6 +39,21 @@ impl StackHome {
         }
     }
 
+    /// A connection to one of the stack's databases, as the superuser.
+    pub async fn database(&self, name: &str) -> tokio_postgres::Client {
+        loadgen::conservation::connect(&format!("{}/{name}", self.pg_url))
+            .await
+            .unwrap_or_else(|err| panic!("{name}'s database: {err:#}"))
+    }
+
+    /// The administrator's password, as `scripts/stack up` generated it.
+    pub fn admin_password(&self) -> String {
+        let path = self.dir.join("admin-password");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err}: run scripts/stack up", path.display()));
+        text.lines().next().unwrap_or_default().to_owned()
+    }
+
     /// scripts/lib.sh's `stack_env_for NAME`: the environment the stack
     /// starts that service with; with `tls`, as under `STACK_TLS=1`.
     pub fn env_for(&self, name: &str, tls: bool) -> HashMap<String, String> {

@@ -26,23 +26,39 @@ const PORT_OFFSET: u16 = 100;
 struct Check {
     home: StackHome,
     binaries: std::path::PathBuf,
+    /// Each service's environment under STACK_TLS=1, on its port + 100,
+    /// its database connections named tls-check-NAME.
+    envs: HashMap<&'static str, HashMap<String, String>>,
 }
 
 impl Check {
-    /// NAME's environment under STACK_TLS=1, on its port + 100, its
-    /// database connections named tls-check-NAME.
-    fn env(&self, name: &str) -> HashMap<String, String> {
-        let mut env = self.home.env_for(name, true);
-        let port: u16 = env["HTTP_PORT"].parse().expect("a port");
-        env.insert("HTTP_PORT".into(), (port + PORT_OFFSET).to_string());
-        let database = env.get_mut("DATABASE_URL").expect("a DATABASE_URL");
-        database.push_str(&format!("&application_name=tls-check-{name}"));
-        env
+    fn new() -> Self {
+        let home = StackHome::from_env();
+        let envs = SERVICES
+            .iter()
+            .map(|&name| {
+                let mut env = home.env_for(name, true);
+                let port: u16 = env["HTTP_PORT"].parse().expect("a port");
+                env.insert("HTTP_PORT".into(), (port + PORT_OFFSET).to_string());
+                let database = env.get_mut("DATABASE_URL").expect("a DATABASE_URL");
+                database.push_str(&format!("&application_name=tls-check-{name}"));
+                (name, env)
+            })
+            .collect();
+        Self {
+            home,
+            binaries: system_tests::binaries::release_binaries(),
+            envs,
+        }
+    }
+
+    fn env(&self, name: &str) -> &HashMap<String, String> {
+        &self.envs[name]
     }
 
     /// Starts NAME as `label`, with `env` over its own.
     fn start(&self, started: &mut Started, label: &str, name: &str, env: &[(&str, String)]) {
-        let mut vars = self.env(name);
+        let mut vars = self.env(name).clone();
         let port: u16 = vars["HTTP_PORT"].parse().expect("a port");
         for (key, value) in env {
             vars.insert((*key).to_owned(), value.clone());
@@ -93,10 +109,7 @@ impl Check {
 
 #[tokio::test]
 async fn every_service_reaches_postgres_and_redis_over_verified_tls() {
-    let check = Check {
-        home: StackHome::from_env(),
-        binaries: system_tests::binaries::release_binaries(),
-    };
+    let check = Check::new();
     let postgres = loadgen::conservation::connect(&format!("{}/postgres", check.home.pg_url))
         .await
         .expect("the stack's PostgreSQL (scripts/stack up --infra)");

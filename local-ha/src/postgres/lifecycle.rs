@@ -3,13 +3,14 @@
 //! primary with pg_rewind), streaming and synchronous.
 
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
 use super::{Pair, HA_CONF};
 use crate::system::{
-    any_process_titled, append, port_in_use, proc_alive, run_logged, run_quiet, say, tail,
+    any_process_titled, append, is_root, port_in_use, proc_alive, run_logged, run_quiet, say, tail,
     write_owned,
 };
 
@@ -44,8 +45,12 @@ impl Pair<'_> {
             bail!("127.0.0.1:{port} is taken by another program (not this stack's PostgreSQL): stop it or set PG_PORT / PG_HA_PORT");
         }
         self.wait_dead(port);
+        // The server writes its log itself (pg_ctl -l), as its own user.
         let log = self.log(port);
         append(&log)?;
+        if is_root() {
+            run_quiet(Command::new("chown").arg("postgres:").arg(&log));
+        }
         let started = run_quiet(
             self.tool("pg_ctl")
                 .arg("-D")

@@ -174,6 +174,8 @@ struct Services<'a> {
     root: &'a Root,
     offset: u16,
     image_env: &'a [(String, String)],
+    /// Each service's environment in the stack (scripts/lib.sh's).
+    stack_envs: HashMap<&'static str, HashMap<String, String>>,
     /// Each service's port in the stack.
     stack_ports: HashMap<&'static str, u16>,
 }
@@ -185,20 +187,20 @@ impl<'a> Services<'a> {
         offset: u16,
         image_env: &'a [(String, String)],
     ) -> Self {
-        let stack_ports = STACK_SERVICES
+        let stack_envs: HashMap<&'static str, HashMap<String, String>> = STACK_SERVICES
             .iter()
-            .map(|&name| {
-                let port = home.env_for(name, false)["HTTP_PORT"]
-                    .parse()
-                    .expect("a port");
-                (name, port)
-            })
+            .map(|&name| (name, home.env_for(name, false)))
+            .collect();
+        let stack_ports = stack_envs
+            .iter()
+            .map(|(&name, env)| (name, env["HTTP_PORT"].parse().expect("a port")))
             .collect();
         Self {
             home,
             root,
             offset,
             image_env,
+            stack_envs,
             stack_ports,
         }
     }
@@ -213,21 +215,21 @@ impl<'a> Services<'a> {
     fn env_for(&self, name: &str) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = self.image_env.iter().cloned().collect();
         let stack_dir = format!("{}/", self.home.dir.display());
-        for (key, mut value) in self.home.env_for(name, false) {
+        for (key, value) in &self.stack_envs[name] {
             let mut rest = value.as_str();
             while let Some(at) = rest.find(&stack_dir) {
                 rest = &rest[at + stack_dir.len()..];
                 let end = rest.find(['&', '?', ';', ',', ' ']).unwrap_or(rest.len());
                 self.copy_stack_file(&rest[..end]);
             }
-            value = value.replace(&stack_dir, &format!("{SECRETS_IN_IMAGE}/"));
+            let mut value = value.replace(&stack_dir, &format!("{SECRETS_IN_IMAGE}/"));
             for (sibling, port) in &self.stack_ports {
                 let at = format!("127.0.0.1:{port}");
                 if value.ends_with(&at) || value.contains(&format!("{at}/")) {
                     value = value.replace(&at, &format!("127.0.0.1:{}", self.port(sibling)));
                 }
             }
-            env.insert(key, value);
+            env.insert(key.clone(), value);
         }
         env.insert("HTTP_PORT".into(), self.port(name).to_string());
         env

@@ -39,7 +39,7 @@ pub struct Done {
 }
 
 pub fn run(stack: &Stack, scenario: &Scenario<'_>) -> Done {
-    let work = stack.dir.join("operator-drill");
+    let work = stack.home.dir.join("operator-drill");
     std::fs::create_dir_all(&work).expect("the drill's folder");
     let (config, result) = (work.join("browser.json"), work.join("browser-result.json"));
     let _ = std::fs::remove_file(&result);
@@ -53,9 +53,9 @@ pub fn run(stack: &Stack, scenario: &Scenario<'_>) -> Done {
         "parked": scenario.parked,
         "demoParked": scenario.demo_parked,
         "cancelOrder": {"amount": 4, "details": {"item": scenario.item, "slot": scenario.slot}},
-        "stack": stack.repo.join("scripts/stack"),
+        "stack": stack.home.repo.join("scripts/stack"),
         "screenshot": work.join("console.png"),
-        "docsScreenshot": stack.repo.join("docs/console.png"),
+        "docsScreenshot": stack.home.repo.join("docs/console.png"),
         "updateDocs": std::env::var("DRILL_UPDATE_DOCS").is_ok_and(|v| v == "1"),
         "failureScreenshot": work.join("failure.png"),
         "result": result,
@@ -64,9 +64,14 @@ pub fn run(stack: &Stack, scenario: &Scenario<'_>) -> Done {
 
     // The secrets go by environment, never in argv or the file.
     let mut child = Command::new("node")
-        .arg(stack.repo.join("system-tests/tests/operator/console.js"))
+        .arg(
+            stack
+                .home
+                .repo
+                .join("system-tests/tests/operator/console.js"),
+        )
         .arg(&config)
-        .current_dir(&stack.repo)
+        .current_dir(&stack.home.repo)
         .env("DRILL_ADMIN_PASSWORD", scenario.admin_password)
         .env("DRILL_CUSTOMER_TOKEN", scenario.customer_token)
         .stdout(Stdio::piped())

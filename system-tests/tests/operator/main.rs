@@ -23,12 +23,13 @@
 //! drill stopped half-way retries its parked sagas. Run it on a quiet stack:
 //! it compares stock and bookings before and after.
 
+mod admin_api;
 mod books;
 mod console;
+mod sagas;
 mod shopctl;
 mod stack;
 
-use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,7 @@ use serde_json::{json, Value};
 use shop_client::{Admin, NewOrder, Shop, StatusCode};
 use system_tests::unique_name;
 
+use sagas::States;
 use stack::{scalar, Stack};
 
 const FAULT: RefusedCancels = RefusedCancels {
@@ -53,9 +55,6 @@ const BAD_SLOT: &str = "19:00";
 const ITEM_REASON: &str = "Can not reserve the item";
 const SLOT_REASON: &str = "Can not get the delivery slot";
 const CANCELLED: &str = "Cancelled by operator";
-
-/// A saga as the admin API lists it: its state and reason.
-type States = BTreeMap<i64, (String, String)>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_sees_and_fixes_parked_sagas() {
@@ -73,11 +72,11 @@ async fn an_operator_sees_and_fixes_parked_sagas() {
         stack.mediator_is_ready().await,
         "the mediator is not ready: run scripts/stack up"
     );
-    let admin_password = stack.admin_password();
+    let admin_password = stack.home.admin_password();
     let admin = Admin::login(stack.shop(), "admin", &admin_password)
         .await
         .expect("the administrator's login");
-    let billing = stack.database("billing").await;
+    let billing = stack.home.database("billing").await;
     let customer = unique_name("drill");
     println!(
         "[drill] customer {customer}; item {ITEM}, slots {SLOT} and {BAD_SLOT}; gateway {}",
@@ -111,8 +110,8 @@ struct Drill<'a> {
 impl Drill<'_> {
     async fn run(&self) {
         let (items, slots) = (
-            self.stack.database("items").await,
-            self.stack.database("slots").await,
+            self.stack.home.database("items").await,
+            self.stack.home.database("slots").await,
         );
         // A run killed with -9 may have left it.
         FAULT
@@ -268,86 +267,10 @@ impl Drill<'_> {
         .await;
     }
 
-    async fn admin_api_shows_them(&self, token: &str, completed: i64, parked: &[i64]) {
-        let listed = self
-            .admin
-            .sagas(&format!("?status=parked&username={}", self.customer))
-            .await
-            .expect("the parked sagas");
-        let sagas = listed["sagas"].as_array().expect("sagas");
-        let mut ids: Vec<i64> = sagas.iter().filter_map(|s| s["id"].as_i64()).collect();
-        ids.sort_unstable();
-        assert_eq!(ids, parked, "?status=parked&username= lists exactly them");
-        for saga in sagas {
-            assert_eq!(saga["status"], "pending", "pending to the customer: {saga}");
-            assert_eq!(
-                saga["reason"], SLOT_REASON,
-                "the slot's reason kept: {saga}"
-            );
-            let why = saga["parked_reason"].as_str().unwrap_or_default();
-            assert!(
-                why.starts_with("money cancel failed"),
-                "parked_reason names the money cancel: {saga}"
-            );
-            assert!(saga["parked_at"].is_string(), "{saga}");
-        }
-        let stats = self.admin.stats().await.expect("the stats");
-        assert!(
-            stats["by_state"]["parked"].as_i64() >= Some(3),
-            "the stats count them: {stats}"
-        );
-
-        let saga = self.admin.saga(parked[0]).await.expect("a parked saga");
-        let steps: Vec<String> = saga["history"]
-            .as_array()
-            .expect("a history")
-            .iter()
-            .map(|h| {
-                format!(
-                    "{}:{}:{}",
-                    text(&h["step"]),
-                    text(&h["action"]),
-                    text(&h["outcome"])
-                )
-            })
-            .filter(|s| {
-                ["slot:reserve:", "item:cancel:", "money:cancel:"]
-                    .iter()
-                    .any(|p| s.starts_with(p))
-            })
-            .collect();
-        assert_eq!(
-            steps,
-            [
-                "slot:reserve:refused",
-                "item:cancel:released",
-                "money:cancel:stuck"
-            ],
-            "a parked saga's history"
-        );
-        let order = self.shop.order(token, parked[0]).await.expect("the order");
-        assert_eq!(
-            order.status, "pending",
-            "the customer sees a parked order as pending"
-        );
-        assert_eq!(
-            self.wallet(token).await,
-            json!(72),
-            "the stuck cancels hold their money (100 - 10 - 18)"
-        );
-        let refused = self
-            .admin
-            .retry(completed)
-            .await
-            .expect_err("a retry of a completed saga");
-        assert_eq!(refused.status(), Some(StatusCode::CONFLICT), "{refused}");
-        println!("[drill] the admin API shows them parked, with the money cancel stuck");
-    }
-
     /// `scripts/stack demo`: the demo's orders, newest in the console, one
     /// parked by a fault of its own that it lifts; that saga's id.
     fn demo(&self) -> i64 {
-        let file = self.stack.dir.join("operator-drill/demo.json");
+        let file = self.stack.home.dir.join("operator-drill/demo.json");
         std::fs::create_dir_all(file.parent().expect("a folder")).expect("the drill's folder");
         self.stack
             .stack(&["demo", "--json", &file.to_string_lossy()]);
@@ -379,53 +302,6 @@ impl Drill<'_> {
         account.expect("the customer's account")["wallet"].clone()
     }
 
-    /// The drill's sagas as the admin API lists them.
-    async fn states(&self) -> States {
-        let listed = self
-            .admin
-            .sagas(&format!("?username={}&limit=100", self.customer))
-            .await
-            .expect("the drill's sagas");
-        listed["sagas"]
-            .as_array()
-            .expect("sagas")
-            .iter()
-            .filter_map(|s| Some((s["id"].as_i64()?, (text(&s["state"]), text(&s["reason"])))))
-            .collect()
-    }
-
-    /// Until each saga is in its state: the states then.
-    async fn wait_states(&self, patience: Duration, want: &[(i64, &str)]) -> States {
-        let until = Instant::now() + patience;
-        loop {
-            let states = self.states().await;
-            let reached = want
-                .iter()
-                .all(|(id, state)| states.get(id).is_some_and(|(s, _)| s == state));
-            if reached {
-                return states;
-            }
-            assert!(
-                Instant::now() < until,
-                "wanted {want:?} within {patience:?}; the admin API has {states:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-
-    /// The mediator parks after `COMPENSATION_ATTEMPTS` tries, waiting up to
-    /// min(RETRY_MAX_MS, RETRY_BASE_MS * 2^n) between them: the worst
-    /// case, and a margin.
-    fn park_timeout(&self) -> Duration {
-        let attempts = self.stack.mediator_setting("COMPENSATION_ATTEMPTS", 30);
-        let base = self.stack.mediator_setting("RETRY_BASE_MS", 50);
-        let max = self.stack.mediator_setting("RETRY_MAX_MS", 2000);
-        let waits: u64 = (0..attempts.saturating_sub(1))
-            .map(|n| max.min(base << n.min(20)))
-            .sum();
-        Duration::from_millis(waits) + Duration::from_secs(15)
-    }
-
     /// The fault lifted and the mediator running, whatever happened; a
     /// drill stopped half-way leaves none of its sagas parked.
     async fn clean_up(&self, stopped: bool) {
@@ -447,9 +323,4 @@ impl Drill<'_> {
             }
         }
     }
-}
-
-/// A JSON string as it is, anything else (null) as "".
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_default().to_owned()
 }

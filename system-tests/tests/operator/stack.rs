@@ -19,44 +19,27 @@ use tokio_postgres::Client;
 pub struct Stack {
     pub gateway: String,
     pub mediator: String,
-    pub pg_url: String,
-    pub dir: PathBuf,
-    pub repo: PathBuf,
+    /// Where it lives: the repository, STACK_DIR, its PostgreSQL.
+    pub home: StackHome,
     pub shopctl: PathBuf,
 }
 
 impl Stack {
     pub fn from_env() -> Self {
         let var = |name, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        let StackHome { repo, dir, pg_url } = StackHome::from_env();
+        let home = StackHome::from_env();
         let shopctl = std::env::var_os("SHOPCTL")
-            .map_or_else(|| repo.join("target/release/shopctl"), PathBuf::from);
+            .map_or_else(|| home.repo.join("target/release/shopctl"), PathBuf::from);
         Self {
             gateway: var("SHOP_URL", "http://127.0.0.1:8080"),
             mediator: var("MEDIATOR_URL", "http://127.0.0.1:8006"),
-            pg_url,
-            dir,
-            repo,
+            home,
             shopctl,
         }
     }
 
     pub fn shop(&self) -> Shop {
         Shop::new(&self.gateway).expect("a client")
-    }
-
-    pub async fn database(&self, name: &str) -> Client {
-        loadgen::conservation::connect(&format!("{}/{name}", self.pg_url))
-            .await
-            .unwrap_or_else(|err| panic!("{name}'s database: {err:#}"))
-    }
-
-    /// The administrator's password, as `scripts/stack up` generated it.
-    pub fn admin_password(&self) -> String {
-        let path = self.dir.join("admin-password");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|err| panic!("{}: {err}: run scripts/stack up", path.display()));
-        text.lines().next().unwrap_or_default().to_owned()
     }
 
     pub async fn mediator_is_ready(&self) -> bool {
@@ -73,7 +56,8 @@ impl Stack {
     /// A setting as the running mediator has it (its environment), else
     /// `default`.
     pub fn mediator_setting(&self, name: &str, default: u64) -> u64 {
-        let pid = std::fs::read_to_string(self.dir.join("pids/mediator.pid")).unwrap_or_default();
+        let pid =
+            std::fs::read_to_string(self.home.dir.join("pids/mediator.pid")).unwrap_or_default();
         let environ = std::fs::read(format!("/proc/{}/environ", pid.trim())).unwrap_or_default();
         let prefix = format!("{name}=");
         environ
@@ -86,7 +70,7 @@ impl Stack {
 
     /// `scripts/stack ARGS`: its output, or a panic with what it said.
     pub fn stack(&self, args: &[&str]) -> String {
-        let mut command = Command::new(self.repo.join("scripts/stack"));
+        let mut command = Command::new(self.home.repo.join("scripts/stack"));
         command.args(args);
         succeeded(
             &format!("scripts/stack {}", args.join(" ")),
@@ -111,7 +95,7 @@ impl Stack {
         let mut command = Command::new(&self.shopctl);
         command.arg("admin").args(args).env(
             "DATABASE_URL",
-            format!("{}/auth?sslmode=disable", self.pg_url),
+            format!("{}/auth?sslmode=disable", self.home.pg_url),
         );
         run(command, input)
     }

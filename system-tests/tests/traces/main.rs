@@ -151,9 +151,7 @@ async fn a_is_kept_by_its_row_the_admin_api_and_the_logs(
     auth: &Shop,
 ) {
     let post = a.post().expect("a's POST span");
-    let orders_db = loadgen::conservation::connect(&format!("{}/orders", home.pg_url))
-        .await
-        .expect("the orders database");
+    let orders_db = home.database("orders").await;
     let row = orders_db
         .query_one(
             "SELECT traceparent FROM orders WHERE id = $1",
@@ -165,10 +163,8 @@ async fn a_is_kept_by_its_row_the_admin_api_and_the_logs(
     let want = format!("00-{}-{}-01", a.trace_id, post.span_id);
     assert_eq!(stored, Some(want), "orders.traceparent of {}", a.order_id);
 
-    let password = std::fs::read_to_string(home.dir.join("admin-password"))
-        .expect("the administrator's password");
     let login = auth
-        .login("admin", password.trim())
+        .login("admin", &home.admin_password())
         .await
         .expect("the administrator's login");
     let admin = Admin::with_token(run.services.shop("order-api"), login.access);
